@@ -1,0 +1,14 @@
+//! The scap event format: the table of every event code (from the driver
+//! schema), a zero-copy view over one event's bytes, and the rendering of
+//! parameters as sysdig and Falco print them.
+
+pub mod generated;
+pub mod table;
+pub mod view;
+
+pub use generated::{EVENT_COUNT, SCHEMA_VERSION, code};
+pub use table::{
+    Category, Direction, EventFlags, EventInfo, ParamExtra, ParamInfo, ParamType, PrintFormat,
+    codes_named, event_info,
+};
+pub use view::{EventBuilder, EventError, EventView, HEADER_LEN, read_int};

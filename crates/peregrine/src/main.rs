@@ -1,0 +1,2 @@
+//! The peregrine command.
+fn main() {}
