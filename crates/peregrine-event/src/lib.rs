@@ -2,6 +2,7 @@
 //! schema), a zero-copy view over one event's bytes, and the rendering of
 //! parameters as sysdig and Falco print them.
 
+#[rustfmt::skip]
 pub mod generated;
 pub mod table;
 pub mod view;

@@ -73,8 +73,8 @@ impl ParamType {
         Some(match self {
             Int8 | Uint8 | Flags8 | Enumflags8 | Sigtype | L4proto | Sockfamily => 1,
             Int16 | Uint16 | Flags16 | Enumflags16 | Port | SyscallId => 2,
-            Int32 | Uint32 | Flags32 | Enumflags32 | Uid | Gid | Mode | Bool | Ipv4addr | Sigset
-            | Fd32 | Pid32 => 4,
+            Int32 | Uint32 | Flags32 | Enumflags32 | Uid | Gid | Mode | Bool | Ipv4addr
+            | Sigset | Fd32 | Pid32 => 4,
             Int64 | Uint64 | Errno | Fd | Pid | Reltime | Abstime | Double => 8,
             Ipv6addr => 16,
             _ => return Option::None,
@@ -223,7 +223,11 @@ pub enum Direction {
 impl Direction {
     /// Direction of an event code (enter codes are even).
     pub const fn of(code: u16) -> Self {
-        if code % 2 == 0 { Direction::Enter } else { Direction::Exit }
+        if code % 2 == 0 {
+            Direction::Enter
+        } else {
+            Direction::Exit
+        }
     }
 
     /// `>` for enter, `<` for exit, as `evt.dir` shows it.

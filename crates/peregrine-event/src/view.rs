@@ -38,7 +38,10 @@ impl fmt::Display for EventError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EventError::Truncated { needed, available } => {
-                write!(f, "event truncated: needed {needed} bytes, {available} available")
+                write!(
+                    f,
+                    "event truncated: needed {needed} bytes, {available} available"
+                )
             }
             EventError::BadLength(len) => write!(f, "event length {len} is too small"),
             EventError::ParamsOverflow { claimed, available } => write!(
@@ -81,14 +84,20 @@ impl<'a> EventView<'a> {
     /// Bytes past the header's `len` are ignored.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, EventError> {
         if bytes.len() < HEADER_LEN {
-            return Err(EventError::Truncated { needed: HEADER_LEN, available: bytes.len() });
+            return Err(EventError::Truncated {
+                needed: HEADER_LEN,
+                available: bytes.len(),
+            });
         }
         let len = u32_at(bytes, 16);
         let code = u16_at(bytes, 20);
         let nparams = u32_at(bytes, 22);
         let info = event_info(code).ok_or(EventError::UnknownType(code))?;
         if (len as usize) > bytes.len() {
-            return Err(EventError::Truncated { needed: len as usize, available: bytes.len() });
+            return Err(EventError::Truncated {
+                needed: len as usize,
+                available: bytes.len(),
+            });
         }
         let large = info.flags.has(EventFlags::LARGE_PAYLOAD);
         let width: usize = if large { 4 } else { 2 };
@@ -103,13 +112,22 @@ impl<'a> EventView<'a> {
         let mut claimed = 0usize;
         for i in 0..nparams as usize {
             let off = HEADER_LEN + i * width;
-            claimed += if large { u32_at(bytes, off) as usize } else { u16_at(bytes, off) as usize };
+            claimed += if large {
+                u32_at(bytes, off) as usize
+            } else {
+                u16_at(bytes, off) as usize
+            };
         }
         let available = len as usize - table_end;
         if claimed > available {
             return Err(EventError::ParamsOverflow { claimed, available });
         }
-        Ok(EventView { bytes, info, nparams, large })
+        Ok(EventView {
+            bytes,
+            info,
+            nparams,
+            large,
+        })
     }
 
     /// The event's bytes, header included.
@@ -257,7 +275,12 @@ pub struct EventBuilder {
 impl EventBuilder {
     /// Starts an event of type `code`.
     pub fn new(code: u16, ts: u64, tid: u64) -> Self {
-        EventBuilder { code, ts, tid, params: Vec::new() }
+        EventBuilder {
+            code,
+            ts,
+            tid,
+            params: Vec::new(),
+        }
     }
 
     /// Appends a raw parameter.
@@ -356,12 +379,18 @@ mod tests {
         }
         let mut bad = bytes.clone();
         bad[HEADER_LEN] = 0xff; // first param length
-        assert!(matches!(EventView::parse(&bad), Err(EventError::ParamsOverflow { .. })));
+        assert!(matches!(
+            EventView::parse(&bad),
+            Err(EventError::ParamsOverflow { .. })
+        ));
         let mut bad = bytes.clone();
         bad[22..26].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(EventView::parse(&bad).is_err());
         let mut bad = bytes;
         bad[20..22].copy_from_slice(&u16::MAX.to_le_bytes());
-        assert_eq!(EventView::parse(&bad).unwrap_err(), EventError::UnknownType(u16::MAX));
+        assert_eq!(
+            EventView::parse(&bad).unwrap_err(),
+            EventError::UnknownType(u16::MAX)
+        );
     }
 }
