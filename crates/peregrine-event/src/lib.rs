@@ -4,10 +4,18 @@
 
 #[rustfmt::skip]
 pub mod generated;
+pub mod names;
+pub mod render;
+pub mod syscalls;
 pub mod table;
 pub mod view;
 
 pub use generated::{EVENT_COUNT, SCHEMA_VERSION, code};
+pub use names::{errno_name, signal_name, syscall_name};
+pub use render::{
+    FdDesc, NoContext, RenderContext, RenderOptions, render_arg, render_args, render_param,
+    render_parts,
+};
 pub use table::{
     Category, Direction, EventFlags, EventInfo, ParamExtra, ParamInfo, ParamType, PrintFormat,
     codes_named, event_info,

@@ -223,7 +223,7 @@ pub enum Direction {
 impl Direction {
     /// Direction of an event code (enter codes are even).
     pub const fn of(code: u16) -> Self {
-        if code % 2 == 0 {
+        if code.is_multiple_of(2) {
             Direction::Enter
         } else {
             Direction::Exit
