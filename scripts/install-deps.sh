@@ -6,6 +6,7 @@ set -euo pipefail
 need=()
 command -v sysdig >/dev/null 2>&1 || need+=(sysdig)      # reference decoder for differential tests
 command -v cc >/dev/null 2>&1 || need+=(gcc)
+[[ -x /usr/bin/time ]] || need+=(time)                # peak memory in bench/
 
 if ((${#need[@]})); then
     if [[ $(id -u) -ne 0 ]]; then

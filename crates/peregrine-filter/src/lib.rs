@@ -1,6 +1,9 @@
 //! Fields and filters: the field registry and extractors that read events
 //! and state, output formats with `%field` tokens, and filter conditions.
 
+pub mod caps;
+pub mod eval;
+pub mod extract;
 pub mod field;
 pub mod format;
 pub mod parse;

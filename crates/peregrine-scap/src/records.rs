@@ -2,8 +2,10 @@
 //! process list, fd lists, interface list and user list.
 //!
 //! These are owned values: metadata is read once at start-up, off the
-//! per-event hot path. Fields that an older block version lacks keep
-//! their `Default` value.
+//! per-event hot path. Fields that an older block version lacks take the
+//! value libscap gives them: `-1` (all bits set) for `sid`, `vpgid`,
+//! `pgid`, `vtid`, `vpid` and `loginuid`, zero or empty for the rest
+//! (see [`ThreadRecord::absent`]).
 
 /// Machine description (`MI` block).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -12,7 +14,7 @@ pub struct MachineInfo {
     pub num_cpus: u32,
     /// Physical memory in bytes.
     pub memory_size_bytes: u64,
-    /// Maximum number of CPUs.
+    /// Highest pid number on the machine.
     pub max_pid: u64,
     /// Host name.
     pub hostname: String,
@@ -105,6 +107,23 @@ pub struct ThreadRecord {
     pub clone_ts: u64,
 }
 
+impl ThreadRecord {
+    /// A record whose fields hold the values libscap uses when a block
+    /// version does not carry them: `-1` for session, process group and
+    /// namespace ids, `u32::MAX` for the login uid, zero/empty otherwise.
+    pub fn absent() -> Self {
+        ThreadRecord {
+            sid: u64::MAX,
+            vpgid: u64::MAX,
+            pgid: u64::MAX,
+            vtid: -1,
+            vpid: -1,
+            loginuid: u32::MAX,
+            ..Default::default()
+        }
+    }
+}
+
 /// Kind of a file descriptor as stored in capture files (`SCAP_FD_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
@@ -134,6 +153,94 @@ pub enum FdKind {
     Pidfd,
     /// A type code this reader does not know.
     Other(u8),
+}
+
+impl FdKind {
+    /// The kind for an on-disk type code (`SCAP_FD_*`, stored as one byte;
+    /// `0xff` is the uninitialized `-1`).
+    pub fn from_code(code: u8) -> FdKind {
+        use FdKind::*;
+        match code {
+            0 => Unknown,
+            1 => File,
+            2 => Directory,
+            3 => Ipv4Sock,
+            4 => Ipv6Sock,
+            5 => Ipv4Server,
+            6 => Ipv6Server,
+            7 => Fifo,
+            8 => UnixSock,
+            9 => Event,
+            10 => Unsupported,
+            11 => Signalfd,
+            12 => Eventpoll,
+            13 => Inotify,
+            14 => Timerfd,
+            15 => Netlink,
+            16 => FileV2,
+            17 => Bpf,
+            18 => Userfaultfd,
+            19 => Iouring,
+            20 => Memfd,
+            21 => Pidfd,
+            0xff => Uninitialized,
+            other => Other(other),
+        }
+    }
+
+    /// The on-disk type code of this kind (inverse of [`FdKind::from_code`]).
+    pub fn code(self) -> u8 {
+        use FdKind::*;
+        match self {
+            Uninitialized => 0xff,
+            Unknown => 0,
+            File => 1,
+            Directory => 2,
+            Ipv4Sock => 3,
+            Ipv6Sock => 4,
+            Ipv4Server => 5,
+            Ipv6Server => 6,
+            Fifo => 7,
+            UnixSock => 8,
+            Event => 9,
+            Unsupported => 10,
+            Signalfd => 11,
+            Eventpoll => 12,
+            Inotify => 13,
+            Timerfd => 14,
+            Netlink => 15,
+            FileV2 => 16,
+            Bpf => 17,
+            Userfaultfd => 18,
+            Iouring => 19,
+            Memfd => 20,
+            Pidfd => 21,
+            Other(c) => c,
+        }
+    }
+
+    /// Whether records of this kind carry just a name on disk (old-style
+    /// files, directories, fifos, eventfds, ...).
+    pub fn is_name_only(self) -> bool {
+        use FdKind::*;
+        matches!(
+            self,
+            File | Directory
+                | Fifo
+                | Event
+                | Unsupported
+                | Signalfd
+                | Eventpoll
+                | Inotify
+                | Timerfd
+                | Netlink
+                | Bpf
+                | Userfaultfd
+                | Iouring
+                | Memfd
+                | Pidfd
+        )
+    }
 }
 
 /// Address part of an fd record, by kind.
@@ -192,18 +299,21 @@ pub enum FdAddress {
         /// Socket path.
         path: String,
     },
-    /// File-like fds (regular files, directories, fifos, ...): path and open flags.
+    /// Regular file with its open flags (`FILE_V2` records). The reader uses
+    /// it only for [`FdKind::FileV2`]; the writer also accepts it for the
+    /// name-only kinds (then only `name` is written).
     File {
         /// Path.
         name: String,
         /// Open flags (`PPM_O_*`), when known.
         open_flags: u32,
-        /// Mount id, when known.
+        /// Mount id, when known (not stored in capture files: always 0 when read).
         mount_id: u32,
         /// Device number, when known.
         dev: u32,
     },
-    /// Other kinds: just a name.
+    /// Name-only kinds (old-style files, directories, fifos, eventfds, ...):
+    /// just a name. Empty for kinds that carry nothing (unknown codes).
     Name(String),
 }
 
@@ -223,7 +333,7 @@ pub struct FdRecord {
 }
 
 /// One network interface (`IL` block).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InterfaceRecord {
     /// Interface name.
     pub name: String,
@@ -233,6 +343,8 @@ pub struct InterfaceRecord {
     pub netmask: Vec<u8>,
     /// Broadcast address, same width as `addr` (zeros when absent).
     pub broadcast: Vec<u8>,
+    /// Link speed (0 when the record has none).
+    pub linkspeed: u64,
 }
 
 /// One user (`UL` block).
