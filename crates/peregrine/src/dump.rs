@@ -94,11 +94,16 @@ fn dump(args: &DumpArgs) -> Result<ExitCode, String> {
                     }
                 };
                 state.process(&ev);
-                if is_table_event(ev.code()) {
-                    continue;
+                let hidden = is_table_event(ev.code()) || is_hidden(ev.code());
+                if !is_table_event(ev.code()) {
+                    num += 1;
                 }
-                num += 1;
-                if is_hidden(ev.code()) {
+                if hidden {
+                    // Not shown, but a written capture keeps them: they carry state.
+                    if let Sink::Capture(w) = &mut sink {
+                        w.write_event(eb.cpu, eb.flags, ev.bytes())
+                            .map_err(|e| format!("output: {e}"))?;
+                    }
                     continue;
                 }
                 stream.first_ts.get_or_insert(ev.ts());
