@@ -2,6 +2,7 @@
 //! and state, output formats with `%field` tokens, and filter conditions.
 
 pub mod caps;
+pub mod compile;
 pub mod condition;
 pub mod eval;
 pub mod extract;

@@ -1,0 +1,123 @@
+//! The condition compiler and evaluator.
+//!
+//! [`compile_with`] turns a parsed condition (macros and lists already
+//! expanded) into a [`Filter`]: every field is resolved and bound to a slot
+//! of a [`FieldInterner`], operators are checked against field types with
+//! libsinsp's rules and messages, and right-hand constants are converted
+//! once (numbers, booleans, addresses, networks, hash sets for `in`, path
+//! tries for `pmatch`, regexes). [`Filter::matches`] then evaluates it on
+//! an event with Falco's semantics, reading fields through a per-event
+//! [`FieldCache`] shared by all filters compiled with the same interner.
+//!
+//! ```
+//! use peregrine_filter::compile::{FieldInterner, compile_with};
+//! use peregrine_filter::condition::parse;
+//! let text = "evt.type in (open, openat) and proc.name = cat";
+//! let mut fields = FieldInterner::new();
+//! let f = compile_with(&parse(text).unwrap(), text, &mut fields).unwrap();
+//! assert!(f.event_codes().is_some());
+//! ```
+
+mod cache;
+mod check;
+mod evttype;
+mod ir;
+mod lower;
+mod transform;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod upstream_tests;
+
+pub use cache::{FieldCache, FieldInterner};
+
+use crate::condition::{Expr, Span, line_col};
+use crate::extract::Ctx;
+use std::fmt;
+
+/// Why a condition does not compile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileError {
+    /// Falco's message (`filter_check called with nonexistent field x`).
+    pub message: String,
+    /// The offending part of the condition (field, value or check).
+    pub span: Span,
+    /// The whole check the error is in; Falco reports its start.
+    pub check: Span,
+    /// Line (1-based) of `span.start` in the condition text.
+    pub line: u32,
+    /// Column (1-based) of `span.start` in the condition text.
+    pub col: u32,
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// A compiled condition.
+#[derive(Debug)]
+pub struct Filter {
+    root: ir::Node,
+    codes: Option<Vec<u16>>,
+    layout: u64,
+}
+
+impl Filter {
+    /// True when the event in `cx` satisfies the condition. Field values
+    /// are read through `cache` (call [`FieldCache::reset`] between
+    /// events). A check whose field has no value is false (so `not` of it
+    /// is true), also under `!=`.
+    pub fn matches<'a>(&self, cx: &Ctx<'a>, cache: &mut FieldCache<'a>) -> bool {
+        cache.bind(self.layout);
+        self.root.eval(cx, cache)
+    }
+
+    /// The event codes (every version and direction of each named event
+    /// type) the filter can match, from its `evt.type` checks; `None` when
+    /// it can match any event. Syscalls without an event of their own
+    /// (e.g. `mprotect`) arrive as generic events: they contribute the
+    /// generic codes, and the filter checks the syscall name.
+    pub fn event_codes(&self) -> Option<Vec<u16>> {
+        self.codes.clone()
+    }
+}
+
+/// Compiles `expr` (parsed from `text`, used for error positions) with a
+/// private field interner. Filters compiled this way may share a
+/// [`FieldCache`] with others, but then lose the cache's benefit; use
+/// [`compile_with`] and one interner per engine.
+pub fn compile(expr: &Expr, text: &str) -> Result<Filter, CompileError> {
+    compile_with(expr, text, &mut FieldInterner::new())
+}
+
+/// Compiles `expr` (parsed from `text`, used for error positions), binding
+/// its fields to slots of `interner`. Every filter compiled with the same
+/// interner shares one [`FieldCache`] layout.
+pub fn compile_with(
+    expr: &Expr,
+    text: &str,
+    interner: &mut FieldInterner,
+) -> Result<Filter, CompileError> {
+    let mut low = lower::Lower::new(interner);
+    let root = low.expr(expr).map_err(|f| {
+        let (line, col) = line_col(text, f.span.start);
+        CompileError {
+            message: f.message,
+            span: f.span,
+            check: f.check,
+            line,
+            col,
+        }
+    })?;
+    let codes = evttype::event_codes(&root);
+    Ok(Filter {
+        root,
+        codes,
+        layout: interner.layout(),
+    })
+}
