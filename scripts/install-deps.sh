@@ -7,6 +7,11 @@ need=()
 command -v sysdig >/dev/null 2>&1 || need+=(sysdig)      # reference decoder for differential tests
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 [[ -x /usr/bin/time ]] || need+=(time)                # peak memory in bench/
+# peregrine-bpf's build: clang compiles the probe, bpftool dumps the kernel's BTF
+command -v clang >/dev/null 2>&1 || need+=(clang)
+command -v llvm-strip >/dev/null 2>&1 || need+=(llvm)
+command -v bpftool >/dev/null 2>&1 || need+=(bpftool)
+[[ -f /usr/include/bpf/bpf_helpers.h ]] || need+=(libbpf-dev)
 
 if ((${#need[@]})); then
     if [[ $(id -u) -ne 0 ]]; then

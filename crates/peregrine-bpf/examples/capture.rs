@@ -1,0 +1,95 @@
+//! Prints live events (or writes them to a capture file).
+//!
+//! ```text
+//! capture [-w FILE] [-q] [-n COUNT] [-s SECONDS] [syscall ...]
+//! ```
+//! `-q` only counts the events. Default syscalls: execve, openat, connect, clone, close.
+
+use std::time::{Duration, Instant};
+
+use peregrine_bpf::{LiveOptions, LiveSource};
+use peregrine_event::{EventView, NoContext, render_args};
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("capture: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let mut out: Option<String> = None;
+    let mut count = u64::MAX;
+    let mut secs = 10u64;
+    let mut quiet = false;
+    let mut syscalls: Vec<String> = Vec::new();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-w" => out = args.next(),
+            "-q" => quiet = true,
+            "-n" => count = args.next().ok_or("-n needs a value")?.parse()?,
+            "-s" => secs = args.next().ok_or("-s needs a value")?.parse()?,
+            _ => syscalls.push(a),
+        }
+    }
+    if syscalls.is_empty() {
+        syscalls = ["execve", "openat", "connect", "clone", "close"]
+            .map(String::from)
+            .to_vec();
+    }
+    let names: Vec<&str> = syscalls.iter().map(String::as_str).collect();
+    let mut src = LiveSource::open(&LiveOptions {
+        syscalls: &names,
+        ..LiveOptions::default()
+    })?;
+    eprintln!("attached: {}", src.attached().join(" "));
+    let mut writer = match &out {
+        Some(p) => {
+            let mut w = peregrine_scap::Writer::create(p)?;
+            let (threads, fds) = peregrine_bpf::proc_scan::scan();
+            w.write_process_list(&threads)?;
+            let mut by_pid: std::collections::BTreeMap<u64, Vec<_>> = Default::default();
+            for (pid, f) in fds {
+                by_pid.entry(pid).or_default().push(f);
+            }
+            for (pid, f) in by_pid {
+                w.write_fd_list(pid, &f)?;
+            }
+            Some(w)
+        }
+        None => None,
+    };
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut n = 0u64;
+    let mut line = String::new();
+    while n < count && Instant::now() < end {
+        let Some(ev) = src.next_event(Duration::from_millis(100))? else {
+            continue;
+        };
+        n += 1;
+        if quiet {
+            continue;
+        }
+        if let Some(w) = writer.as_mut() {
+            w.write_event(0, None, ev)?;
+            continue;
+        }
+        let v = EventView::parse(ev)?;
+        line.clear();
+        render_args(&v, &NoContext::default(), &mut line);
+        println!(
+            "{} {} {} {} {}",
+            v.ts(),
+            v.tid(),
+            v.direction().symbol(),
+            v.name(),
+            line
+        );
+    }
+    if let Some(w) = writer {
+        w.finish()?;
+    }
+    eprintln!("{n} events; counters {:?}", src.drops());
+    Ok(())
+}

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
+/*
+ * scap event builder for the peregrine probe.
+ *
+ * Layout (little-endian): 26-byte header
+ *   u64 ts (ns since epoch), u64 tid, u32 len, u16 type, u32 nparams
+ * then nparams u16 lengths, then the parameter bytes.
+ *
+ * Events are built in a per-CPU scratch buffer (an ARRAY map indexed by the
+ * CPU number: per-CPU maps are limited to 32 KiB values) and copied to the
+ * ring buffer with bpf_ringbuf_output() once their size is known.
+ *
+ * Every write goes to `buf + (pos & SCRATCH_MASK)` with a size of at most
+ * SCRATCH_HALF, and the buffer is 2 * SCRATCH_HALF long: the verifier can
+ * prove every access in bounds whatever `pos` is. Callers keep `pos` below
+ * SCRATCH_HALF (see ev_room()), so masking never changes a position.
+ */
+#pragma once
+
+#define SCRATCH_HALF (64 * 1024)
+#define SCRATCH_MASK (SCRATCH_HALF - 1)
+#define HDR_LEN 26
+
+/* Size caps for variable-size parameters. */
+#define MAX_PATH 4096
+#define MAX_ARGS 4096 /* args and env byte arrays */
+#define MAX_EXE 4096
+#define MAX_ARGV 32 /* argv/envp entries read from user arrays */
+#define TASK_COMM_LEN 16
+
+/* Event codes (PPME_*), from peregrine-event's generated table. */
+#define PPME_SYSCALL_OPEN_X 3
+#define PPME_SYSCALL_CLOSE_X 5
+#define PPME_PROCEXIT_1_E 186
+#define PPME_SOCKET_SOCKET_X 19
+#define PPME_SOCKET_BIND_X 21
+#define PPME_SOCKET_CONNECT_X 23
+#define PPME_SYSCALL_CREAT_X 59
+#define PPME_SYSCALL_CLONE_20_X 223
+#define PPME_SYSCALL_FORK_20_X 225
+#define PPME_SYSCALL_VFORK_20_X 227
+#define PPME_SOCKET_ACCEPT_5_X 247
+#define PPME_SYSCALL_EXECVE_19_X 293
+#define PPME_SYSCALL_OPENAT_2_X 307
+#define PPME_SYSCALL_OPENAT2_X 327
+#define PPME_SYSCALL_EXECVEAT_X 331
+#define PPME_SYSCALL_CLONE3_X 335
+#define PPME_SYSCALL_DUP2_X 363
+#define PPME_SYSCALL_DUP3_X 365
+#define PPME_SYSCALL_DUP_1_X 367
+#define PPME_SOCKET_ACCEPT4_6_X 389
+
+/* Drop/diagnostic counters, one slot each in the per-CPU `counters` map.
+ * Keep in sync with `DropCounters` in src/lib.rs. */
+struct counters {
+	__u64 events;        /* events written to the ring buffer */
+	__u64 ring_full;     /* bpf_ringbuf_output failed: event lost */
+	__u64 read_fail;     /* a parameter could not be read (sent empty) */
+	__u64 stash_miss;    /* exit without a stashed enter: event lost */
+	__u64 stash_full;    /* enter could not stash its arguments */
+	__u64 scratch_fail;  /* scratch buffer unavailable or overflow: event lost */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024); /* resized by the loader */
+} events SEC(".maps");
+
+struct scratch {
+	__u8 buf[SCRATCH_HALF * 2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* set to the number of possible CPUs by the loader */
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct counters);
+} counters SEC(".maps");
+
+/* realtime - boottime, set by the loader before load. */
+const volatile __u64 boot_offset_ns = 0;
+
+static __always_inline struct counters *ctrs(void) {
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&counters, &zero);
+}
+
+#define COUNT(field)                          \
+	do {                                      \
+		struct counters *__c = ctrs();        \
+		if(__c)                               \
+			__c->field++;                     \
+	} while(0)
+
+struct ev {
+	__u8 *buf;
+	__u32 pos;    /* next payload byte */
+	__u32 lenpos; /* next parameter-length slot */
+};
+
+static __always_inline int ev_init(struct ev *e, __u16 type, __u32 nparams, __u64 tid) {
+	__u32 cpu = bpf_get_smp_processor_id();
+	e->buf = bpf_map_lookup_elem(&scratch, &cpu);
+	if(!e->buf) {
+		COUNT(scratch_fail);
+		return -1;
+	}
+	__u8 *b = e->buf;
+	*(__u64 *)b = bpf_ktime_get_boot_ns() + boot_offset_ns;
+	*(__u64 *)(b + 8) = tid;
+	*(__u32 *)(b + 16) = 0;
+	*(__u16 *)(b + 20) = type;
+	*(__u32 *)(b + 22) = nparams;
+	e->lenpos = HDR_LEN;
+	e->pos = HDR_LEN + 2 * nparams;
+	return 0;
+}
+
+static __always_inline void put_len(struct ev *e, __u16 len) {
+	*(__u16 *)(e->buf + (e->lenpos & SCRATCH_MASK)) = len;
+	e->lenpos += 2;
+}
+
+/* True when `n` more bytes fit below SCRATCH_HALF. */
+static __always_inline int ev_room(struct ev *e, __u32 n) {
+	return e->pos + n <= SCRATCH_HALF;
+}
+
+static __always_inline void put_empty(struct ev *e) {
+	put_len(e, 0);
+}
+
+#define DEFINE_PUT(name, type)                                       \
+	static __always_inline void put_##name(struct ev *e, type v) {   \
+		*(type *)(e->buf + (e->pos & SCRATCH_MASK)) = v;             \
+		e->pos += sizeof(type);                                      \
+		put_len(e, sizeof(type));                                    \
+	}
+DEFINE_PUT(u8, __u8)
+DEFINE_PUT(u16, __u16)
+DEFINE_PUT(u32, __u32)
+DEFINE_PUT(u64, __u64)
+DEFINE_PUT(s64, __s64)
+
+/* Raw bytes appended to the current parameter (no length slot). */
+#define DEFINE_RAW(name, type)                                       \
+	static __always_inline void raw_##name(struct ev *e, type v) {   \
+		*(type *)(e->buf + (e->pos & SCRATCH_MASK)) = v;             \
+		e->pos += sizeof(type);                                      \
+	}
+DEFINE_RAW(u8, __u8)
+DEFINE_RAW(u16, __u16)
+DEFINE_RAW(u32, __u32)
+DEFINE_RAW(u64, __u64)
+
+#define USER 0
+#define KERNEL 1
+
+/* NUL-terminated string parameter (charbuf/fspath). Returns the stored
+ * length (with the NUL), 0 when empty. */
+static __always_inline __u32 put_str(struct ev *e, const void *p, __u32 max, int kernel) {
+	long n = 0;
+	if(!p || !ev_room(e, max)) {
+		put_empty(e);
+		return 0;
+	}
+	if(kernel)
+		n = bpf_probe_read_kernel_str(e->buf + (e->pos & SCRATCH_MASK), max, p);
+	else
+		n = bpf_probe_read_user_str(e->buf + (e->pos & SCRATCH_MASK), max, p);
+	if(n <= 0) {
+		COUNT(read_fail);
+		put_empty(e);
+		return 0;
+	}
+	e->pos += n;
+	put_len(e, n);
+	return n;
+}
+
+/* Byte-array parameter of `len` bytes (capped at MAX_ARGS) from user memory,
+ * e.g. NUL-separated args or env. A last byte that is not NUL is replaced by
+ * one so the array always ends with a terminated string. */
+static __always_inline void put_user_bytes(struct ev *e, const void *p, __u64 len) {
+	if(!p || len == 0 || !ev_room(e, MAX_ARGS)) {
+		put_empty(e);
+		return;
+	}
+	__u32 n = len > MAX_ARGS ? MAX_ARGS : (__u32)len;
+	barrier_var(n);
+	if(n > MAX_ARGS)
+		n = MAX_ARGS;
+	if(bpf_probe_read_user(e->buf + (e->pos & SCRATCH_MASK), n, p)) {
+		COUNT(read_fail);
+		put_empty(e);
+		return;
+	}
+	e->buf[(e->pos + n - 1) & SCRATCH_MASK] = 0;
+	e->pos += n;
+	put_len(e, n);
+}
+
+static __always_inline void ev_submit(struct ev *e) {
+	__u32 len = e->pos;
+	if(len > SCRATCH_HALF) {
+		COUNT(scratch_fail);
+		return;
+	}
+	*(__u32 *)(e->buf + 16) = len;
+	/* No wakeup per event (a wakeup costs the producer microseconds): the
+	 * consumer polls with a short timeout; wake it only when the buffer is
+	 * a quarter full. */
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	if(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if(bpf_ringbuf_output(&events, e->buf, len, flags)) {
+		COUNT(ring_full);
+		return;
+	}
+	COUNT(events);
+}

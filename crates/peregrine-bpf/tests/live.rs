@@ -1,0 +1,245 @@
+//! Live tests against the real kernel (root and BPF required: they fail,
+//! not skip, where the probe cannot load).
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use peregrine_bpf::{LiveOptions, LiveSource};
+use peregrine_event::{EventView, code};
+
+/// One live source at a time (the tests share the machine's tracepoints).
+static LOCK: Mutex<()> = Mutex::new(());
+
+fn open(syscalls: &[&str]) -> LiveSource {
+    LiveSource::open(&LiveOptions {
+        syscalls,
+        ..LiveOptions::default()
+    })
+    .unwrap_or_else(|e| {
+        panic!("the live probe could not start (these tests need root and BPF): {e}")
+    })
+}
+
+/// Collects events for `dur` after `act` ran, keeping those `keep` wants.
+fn collect(
+    src: &mut LiveSource,
+    dur: Duration,
+    keep: impl Fn(&EventView<'_>) -> bool,
+) -> Vec<Vec<u8>> {
+    let end = Instant::now() + dur;
+    let mut out = Vec::new();
+    while Instant::now() < end {
+        match src
+            .next_event(Duration::from_millis(50))
+            .expect("ring poll")
+        {
+            Some(b) => {
+                let v = EventView::parse(b).expect("probe events parse");
+                assert_eq!(v.len() as usize, b.len());
+                if keep(&v) {
+                    out.push(b.to_vec());
+                }
+            }
+            None => continue,
+        }
+    }
+    out
+}
+
+fn str_param<'a>(v: &EventView<'a>, name: &str) -> String {
+    let i = v.info().param_index(name).expect("param in schema");
+    String::from_utf8_lossy(v.param_str(i).unwrap_or_default()).into_owned()
+}
+
+fn int_param(v: &EventView<'_>, name: &str) -> i64 {
+    let i = v.info().param_index(name).expect("param in schema");
+    v.param_int(i, true).expect("integer param")
+}
+
+fn gettid() -> u64 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() as u64 }
+}
+
+#[test]
+fn cat_execve_and_openat() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut src = open(&["openat", "execve", "connect"]);
+    let child = Command::new("cat")
+        .arg("/etc/hostname")
+        .output()
+        .expect("run cat");
+    assert!(child.status.success());
+    let evs = collect(&mut src, Duration::from_millis(500), |v| {
+        v.code() == code::SYSCALL_EXECVE_19_X || v.code() == code::SYSCALL_OPENAT_2_X
+    });
+    let execs: Vec<EventView<'_>> = evs
+        .iter()
+        .map(|b| EventView::parse(b).unwrap())
+        .filter(|v| v.code() == code::SYSCALL_EXECVE_19_X && str_param(v, "comm") == "cat")
+        .collect();
+    let ex = execs.first().expect("an execve event for cat");
+    let tid = ex.tid();
+    assert_eq!(int_param(ex, "res"), 0);
+    assert_eq!(str_param(ex, "exe"), "cat");
+    assert_eq!(ex.param_by_name("args").unwrap(), b"/etc/hostname\0");
+    assert_eq!(int_param(ex, "tid") as u64, tid);
+    assert_eq!(int_param(ex, "pid") as u64, tid);
+    assert_eq!(int_param(ex, "ptid") as u32, std::process::id());
+    let cat_path = std::fs::canonicalize(which("cat")).unwrap();
+    assert_eq!(str_param(ex, "trusted_exepath"), cat_path.to_string_lossy());
+    assert_eq!(
+        str_param(ex, "cwd"),
+        std::env::current_dir().unwrap().to_string_lossy()
+    );
+    assert!(!ex.param_by_name("env").unwrap().is_empty());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    assert!(
+        now - ex.ts() < 10_000_000_000,
+        "epoch timestamp: {} vs {now}",
+        ex.ts()
+    );
+
+    let open = evs
+        .iter()
+        .map(|b| EventView::parse(b).unwrap())
+        .find(|v| {
+            v.code() == code::SYSCALL_OPENAT_2_X
+                && v.tid() == tid
+                && str_param(v, "name") == "/etc/hostname"
+        })
+        .expect("openat of /etc/hostname by the cat child");
+    assert!(int_param(&open, "fd") >= 0);
+    assert_eq!(int_param(&open, "dirfd"), -100);
+    assert_eq!(int_param(&open, "flags") as u32 & 3, 1, "O_RDONLY");
+    assert_ne!(int_param(&open, "ino"), 0);
+    assert!(open.ts() >= ex.ts());
+    let d = src.drops();
+    assert_eq!(d.lost(), 0, "{d:?}");
+}
+
+fn which(name: &str) -> String {
+    std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .map(|d| format!("{d}/{name}"))
+        .find(|p| std::path::Path::new(p).exists())
+        .unwrap_or_else(|| panic!("{name} not in PATH"))
+}
+
+#[test]
+fn shell_spawns_child() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut src = open(&["execve", "clone", "clone3", "fork", "vfork"]);
+    let out = Command::new("sh")
+        .args(["-c", "/bin/echo child; /bin/true"])
+        .output()
+        .expect("run sh");
+    assert!(out.status.success());
+    let evs = collect(&mut src, Duration::from_millis(500), |_| true);
+    let views: Vec<EventView<'_>> = evs.iter().map(|b| EventView::parse(b).unwrap()).collect();
+    let sh = views
+        .iter()
+        .find(|v| {
+            v.code() == code::SYSCALL_EXECVE_19_X
+                && str_param(v, "comm") == "sh"
+                && int_param(v, "ptid") as u32 == std::process::id()
+        })
+        .expect("execve of sh");
+    let sh_tid = sh.tid();
+    let echo = views
+        .iter()
+        .find(|v| v.code() == code::SYSCALL_EXECVE_19_X && str_param(v, "comm") == "echo")
+        .expect("execve of echo");
+    assert_ne!(echo.tid(), sh_tid, "echo runs in a child of sh");
+    assert_eq!(int_param(echo, "ptid") as u64, sh_tid);
+    assert_eq!(echo.param_by_name("args").unwrap(), b"child\0");
+    // The fork: caller side (res = child) and child side (res = 0).
+    let forks: Vec<&EventView<'_>> = views
+        .iter()
+        .filter(|v| matches!(v.name(), "clone" | "clone3" | "fork" | "vfork"))
+        .collect();
+    assert!(
+        forks
+            .iter()
+            .any(|v| v.tid() == sh_tid && int_param(v, "res") as u64 == echo.tid()),
+        "caller-side clone of sh returning the echo tid"
+    );
+    assert!(
+        forks.iter().any(|v| v.tid() == echo.tid()
+            && int_param(v, "res") == 0
+            && int_param(v, "ptid") as u64 == sh_tid),
+        "child-side clone event of the echo child"
+    );
+    // procexit of the children.
+    assert!(
+        views
+            .iter()
+            .any(|v| v.code() == code::PROCEXIT_1_E && v.tid() == echo.tid()),
+        "procexit of echo"
+    );
+}
+
+#[test]
+fn tcp_connect_to_loopback() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+    let lport = listener.local_addr().unwrap().port();
+    let mut src = open(&["openat", "execve", "connect", "accept", "accept4", "socket"]);
+    let me = gettid();
+    let mut s = TcpStream::connect(("127.0.0.1", lport)).expect("connect");
+    let (mut a, _) = listener.accept().expect("accept");
+    let sport = s.local_addr().unwrap().port();
+    drop(s.set_nodelay(true));
+    std::io::Write::write_all(&mut s, b"x").unwrap();
+    let mut b = [0u8; 1];
+    a.read_exact(&mut b).unwrap();
+    let evs = collect(&mut src, Duration::from_millis(300), |v| v.tid() == me);
+    let views: Vec<EventView<'_>> = evs.iter().map(|b| EventView::parse(b).unwrap()).collect();
+    let c = views
+        .iter()
+        .find(|v| v.code() == code::SOCKET_CONNECT_X)
+        .expect("connect event from this thread");
+    assert_eq!(int_param(c, "res"), 0);
+    let mut tuple = vec![2u8, 127, 0, 0, 1];
+    tuple.extend_from_slice(&sport.to_le_bytes());
+    tuple.extend_from_slice(&[127, 0, 0, 1]);
+    tuple.extend_from_slice(&lport.to_le_bytes());
+    assert_eq!(c.param_by_name("tuple").unwrap(), &tuple[..]);
+    let mut addr = vec![2u8, 127, 0, 0, 1];
+    addr.extend_from_slice(&lport.to_le_bytes());
+    assert_eq!(c.param_by_name("addr").unwrap(), &addr[..]);
+    let fd = int_param(c, "fd");
+    assert_eq!(fd, std::os::fd::AsRawFd::as_raw_fd(&s) as i64);
+    let sock = views
+        .iter()
+        .find(|v| v.code() == code::SOCKET_SOCKET_X && int_param(v, "fd") == fd)
+        .expect("socket event");
+    assert_eq!(int_param(sock, "domain"), 2);
+    let acc = views
+        .iter()
+        .find(|v| v.name() == "accept" || v.name() == "accept4")
+        .expect("accept event");
+    assert_eq!(
+        int_param(acc, "fd"),
+        std::os::fd::AsRawFd::as_raw_fd(&a) as i64
+    );
+    // Inbound tuple: client -> server.
+    assert_eq!(acc.param_by_name("tuple").unwrap(), &tuple[..]);
+}
+
+#[test]
+fn unknown_syscall_is_an_error() {
+    let e = LiveSource::open(&LiveOptions {
+        syscalls: &["no_such_call"],
+        ..LiveOptions::default()
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("no_such_call"), "{e}");
+}
