@@ -2,6 +2,7 @@
 # Decode + state throughput: peregrine vs sysdig on the same large capture.
 #
 #   bench/decode.sh [EVENTS] [RUNS]
+#   BENCH_GZIP=1 bench/decode.sh ...     # the same, on a gzip-compressed copy
 #
 # Builds a capture of at least EVENTS events (default 2,000,000) by
 # re-stamping the events of the shared traces, then times, in the same
@@ -19,7 +20,7 @@ mkdir -p "$work"
 big="$work/big-$events.scap"
 
 cargo build --release -p peregrine >/dev/null
-bin=target/release/peregrine
+bin=${CARGO_TARGET_DIR:-target}/release/peregrine
 command -v sysdig >/dev/null || { echo "sysdig not found: apt-get install -y --no-install-recommends sysdig" >&2; exit 1; }
 
 if [[ ! -s $big ]]; then
@@ -27,14 +28,23 @@ if [[ ! -s $big ]]; then
         ../shared/falco-regression/trace_files/cat_write.scap \
         ../shared/traces/test_ipv6_client.scap
 fi
+if [[ ${BENCH_GZIP:-0} == 1 ]]; then
+    [[ -s $big.gz && $big.gz -nt $big ]] || gzip -k -f "$big"
+    big="$big.gz"
+fi
 count=$("$bin" dump -e "$big" -p '%evt.num' | tail -1)
 echo "capture: $big ($count events, $(du -h "$big" | cut -f1))"
 
 measure() { # name, command...: prints "seconds maxrss_kb"
     local name=$1; shift
-    /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" >/dev/null 2>"$work/$name.err" || {
+    local t0 t1
+    t0=$(date +%s%N)
+    /usr/bin/time -f "%M" -o "$work/$name.time" "$@" >/dev/null 2>"$work/$name.err" || {
         echo "$name failed:" >&2; cat "$work/$name.err" >&2; exit 1; }
-    cat "$work/$name.time"
+    t1=$(date +%s%N)
+    # wall time in ms resolution (/usr/bin/time's %e has 10 ms steps)
+    echo "$(( (t1 - t0) / 1000000 )) $(cat "$work/$name.time")" |
+        awk '{printf "%.3f %s\n", $1 / 1000, $2}'
 }
 
 declare -a ts tr ps pr

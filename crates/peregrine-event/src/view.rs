@@ -130,6 +130,42 @@ impl<'a> EventView<'a> {
         })
     }
 
+    /// A view over an event whose parameter lengths were already checked
+    /// the way [`EventView::parse`] checks them (the capture reader checks
+    /// every event it returns): only the constant-time checks are redone.
+    /// Given bytes whose lengths were not checked, accessors may panic.
+    #[doc(hidden)]
+    #[inline]
+    pub fn parse_prechecked(bytes: &'a [u8]) -> Result<Self, EventError> {
+        if bytes.len() < HEADER_LEN {
+            return Err(EventError::Truncated {
+                needed: HEADER_LEN,
+                available: bytes.len(),
+            });
+        }
+        let len = u32_at(bytes, 16) as usize;
+        let code = u16_at(bytes, 20);
+        let nparams = u32_at(bytes, 22);
+        let info = event_info(code).ok_or(EventError::UnknownType(code))?;
+        if len > bytes.len() {
+            return Err(EventError::Truncated {
+                needed: len,
+                available: bytes.len(),
+            });
+        }
+        let large = info.flags.has(EventFlags::LARGE_PAYLOAD);
+        let width: usize = if large { 4 } else { 2 };
+        if len < HEADER_LEN || (nparams as usize).saturating_mul(width) > len - HEADER_LEN {
+            return Err(EventError::BadLength(len as u32));
+        }
+        Ok(EventView {
+            bytes: &bytes[..len],
+            info,
+            nparams,
+            large,
+        })
+    }
+
     /// The event's bytes, header included.
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes

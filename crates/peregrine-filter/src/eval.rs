@@ -1,8 +1,14 @@
 //! Direct evaluation of a parsed condition against one event, for the
 //! event dump's filter. The rules engine compiles conditions instead.
+//!
+//! [`Filter`] prepares a condition once (right-hand numbers, addresses
+//! and lower-cased texts parsed up front) so that evaluating it per event
+//! parses and allocates nothing; [`matches`] evaluates an [`Expr`] as is.
 
 use crate::extract::{Ctx, extract};
+use crate::field::Field;
 use crate::parse::{Expr, Op};
+use crate::registry::FieldId;
 use crate::value::{FieldType, Value};
 use std::net::IpAddr;
 
@@ -27,27 +33,195 @@ pub fn matches(expr: &Expr, cx: &Ctx<'_>) -> bool {
     }
 }
 
-fn compare(v: &Value<'_>, ftype: FieldType, op: Op, rhs: &str) -> bool {
-    if let Value::Ip(ip) = v {
-        return compare_ip(*ip, op, rhs);
+/// A condition prepared for evaluation on many events: same results as
+/// [`matches`] on the [`Expr`] it was built from.
+#[derive(Clone, Debug)]
+pub struct Filter {
+    root: Node,
+}
+
+#[derive(Clone, Debug)]
+enum Node {
+    And(Box<Node>, Box<Node>),
+    Or(Box<Node>, Box<Node>),
+    Not(Box<Node>),
+    Check {
+        field: Field,
+        op: Op,
+        values: Vec<Rhs>,
+    },
+}
+
+/// A right-hand value with its parsed forms.
+#[derive(Clone, Debug)]
+struct Rhs {
+    text: String,
+    /// `text` as a number, for numeric fields.
+    num: Option<i128>,
+    /// `text` as an address or network, for address values.
+    ip: IpRhs,
+    /// `text` lower-cased, for `icontains`.
+    lower: String,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum IpRhs {
+    Addr(IpAddr),
+    Net(IpAddr, u32),
+    Invalid,
+}
+
+impl Rhs {
+    fn new(text: &str) -> Rhs {
+        let ip = match text.split_once('/') {
+            Some((net, bits)) => match (net.parse::<IpAddr>(), bits.parse::<u32>()) {
+                (Ok(net), Ok(bits)) => IpRhs::Net(net, bits),
+                _ => IpRhs::Invalid,
+            },
+            None => text.parse::<IpAddr>().map_or(IpRhs::Invalid, IpRhs::Addr),
+        };
+        Rhs {
+            text: text.to_string(),
+            num: text.parse::<i128>().ok(),
+            ip,
+            lower: text.to_lowercase(),
+        }
     }
-    let numeric = matches!(
+}
+
+impl Node {
+    fn new(expr: &Expr) -> Node {
+        match expr {
+            Expr::And(a, b) => Node::And(Box::new(Node::new(a)), Box::new(Node::new(b))),
+            Expr::Or(a, b) => Node::Or(Box::new(Node::new(a)), Box::new(Node::new(b))),
+            Expr::Not(a) => Node::Not(Box::new(Node::new(a))),
+            Expr::Check { field, op, values } => Node::Check {
+                field: field.clone(),
+                op: *op,
+                values: values.iter().map(|v| Rhs::new(v)).collect(),
+            },
+        }
+    }
+
+    fn matches(&self, cx: &Ctx<'_>) -> bool {
+        match self {
+            Node::And(a, b) => a.matches(cx) && b.matches(cx),
+            Node::Or(a, b) => a.matches(cx) || b.matches(cx),
+            Node::Not(a) => !a.matches(cx),
+            Node::Check { field, op, values } => {
+                // The event's number and CPU come straight from the context.
+                let v = match field.def.id {
+                    FieldId::EvtNum => Some(Value::U64(cx.num)),
+                    FieldId::EvtCpu => Some(Value::U64(cx.cpu as u64)),
+                    _ => extract(field, cx),
+                };
+                let Some(v) = v else {
+                    return false;
+                };
+                // Integers against a number: what compare_rhs would do, sooner.
+                if let (Some(a), Some(rhs)) = (int_value(&v), values.first())
+                    && let Some(b) = rhs.num
+                    && is_numeric(field.def.ftype)
+                    && !matches!(op, Op::Exists | Op::In)
+                    && let Some(r) = compare_num(a, *op, b)
+                {
+                    return r;
+                }
+                match op {
+                    Op::Exists => true,
+                    Op::In => values
+                        .iter()
+                        .any(|rhs| compare_rhs(&v, field.def.ftype, Op::Eq, rhs)),
+                    _ => compare_rhs(&v, field.def.ftype, *op, &values[0]),
+                }
+            }
+        }
+    }
+
+    fn fields<'s>(&'s self, out: &mut Vec<&'s Field>) {
+        match self {
+            Node::And(a, b) | Node::Or(a, b) => {
+                a.fields(out);
+                b.fields(out);
+            }
+            Node::Not(a) => a.fields(out),
+            Node::Check { field, .. } => out.push(field),
+        }
+    }
+}
+
+impl Filter {
+    /// Prepares `expr`.
+    pub fn new(expr: &Expr) -> Filter {
+        Filter {
+            root: Node::new(expr),
+        }
+    }
+
+    /// True when the event in `cx` satisfies the condition.
+    #[inline]
+    pub fn matches(&self, cx: &Ctx<'_>) -> bool {
+        self.root.matches(cx)
+    }
+
+    /// The fields the condition reads, in order.
+    pub fn fields(&self) -> Vec<&Field> {
+        let mut out = Vec::new();
+        self.root.fields(&mut out);
+        out
+    }
+}
+
+fn compare(v: &Value<'_>, ftype: FieldType, op: Op, rhs: &str) -> bool {
+    compare_rhs(v, ftype, op, &Rhs::new(rhs))
+}
+
+#[inline]
+fn is_numeric(ftype: FieldType) -> bool {
+    matches!(
         ftype,
         FieldType::U64 | FieldType::I64 | FieldType::Port | FieldType::RelTime | FieldType::AbsTime
-    );
-    if numeric && let (Some(a), Ok(b)) = (v.as_i128(), rhs.parse::<i128>()) {
-        return match op {
-            Op::Eq => a == b,
-            Op::Ne => a != b,
-            Op::Lt => a < b,
-            Op::Le => a <= b,
-            Op::Gt => a > b,
-            Op::Ge => a >= b,
-            _ => false,
-        };
+    )
+}
+
+/// An integer value as [`Value::as_i128`] reads it (text excluded).
+#[inline]
+fn int_value(v: &Value<'_>) -> Option<i128> {
+    match v {
+        Value::U64(v) => Some(*v as i128),
+        Value::I64(v) => Some(*v as i128),
+        _ => None,
+    }
+}
+
+/// A numeric comparison; `None` for operators that are not one.
+#[inline]
+fn compare_num(a: i128, op: Op, b: i128) -> Option<bool> {
+    Some(match op {
+        Op::Eq => a == b,
+        Op::Ne => a != b,
+        Op::Lt => a < b,
+        Op::Le => a <= b,
+        Op::Gt => a > b,
+        Op::Ge => a >= b,
+        _ => return None,
+    })
+}
+
+#[inline(never)]
+fn compare_rhs(v: &Value<'_>, ftype: FieldType, op: Op, rhs: &Rhs) -> bool {
+    if let Value::Ip(ip) = v {
+        return compare_ip_rhs(*ip, op, rhs.ip);
+    }
+    if is_numeric(ftype)
+        && let (Some(a), Some(b)) = (v.as_i128(), rhs.num)
+    {
+        return compare_num(a, op, b).unwrap_or(false);
     }
     let text = v.to_text();
     let s: &str = &text;
+    let lower = &rhs.lower;
+    let rhs = rhs.text.as_str();
     match op {
         Op::Eq => s == rhs,
         Op::Ne => s != rhs,
@@ -56,7 +230,7 @@ fn compare(v: &Value<'_>, ftype: FieldType, op: Op, rhs: &str) -> bool {
         Op::Gt => s > rhs,
         Op::Ge => s >= rhs,
         Op::Contains => s.contains(rhs),
-        Op::Icontains => s.to_lowercase().contains(&rhs.to_lowercase()),
+        Op::Icontains => s.to_lowercase().contains(lower.as_str()),
         Op::Startswith => s.starts_with(rhs),
         Op::Endswith => s.ends_with(rhs),
         Op::Glob => glob(s.as_bytes(), rhs.as_bytes()),
@@ -64,13 +238,16 @@ fn compare(v: &Value<'_>, ftype: FieldType, op: Op, rhs: &str) -> bool {
     }
 }
 
+#[cfg(test)]
 fn compare_ip(ip: IpAddr, op: Op, rhs: &str) -> bool {
-    let equal = match rhs.split_once('/') {
-        Some((net, bits)) => match (net.parse::<IpAddr>(), bits.parse::<u32>()) {
-            (Ok(net), Ok(bits)) => in_net(ip, net, bits),
-            _ => false,
-        },
-        None => rhs.parse::<IpAddr>().is_ok_and(|r| r == ip),
+    compare_ip_rhs(ip, op, Rhs::new(rhs).ip)
+}
+
+fn compare_ip_rhs(ip: IpAddr, op: Op, rhs: IpRhs) -> bool {
+    let equal = match rhs {
+        IpRhs::Net(net, bits) => in_net(ip, net, bits),
+        IpRhs::Addr(r) => r == ip,
+        IpRhs::Invalid => false,
     };
     match op {
         Op::Eq => equal,

@@ -237,11 +237,12 @@ fn server_end(fd: &FdInfo) -> Option<(IpAddr, u16)> {
     }
 }
 
-/// True when `ip` is one of the machine's interface addresses.
+/// True when `ip` is one of the machine's interface addresses (IPv4), or
+/// in the /64 of one (IPv6), as sinsp decides it.
 fn is_local(state: &State, ip: IpAddr) -> bool {
     state.interfaces().iter().any(|i| match ip {
         IpAddr::V4(v4) => i.addr.as_slice() == v4.octets(),
-        IpAddr::V6(v6) => i.addr.as_slice() == v6.octets(),
+        IpAddr::V6(v6) => i.addr.len() == 16 && i.addr[..8] == v6.octets()[..8],
     })
 }
 
@@ -337,6 +338,66 @@ fn is_open_event(code: u16) -> bool {
     )
 }
 
+/// `evt.category`: the syscall category of the event; for I/O events,
+/// the kind of fd they move data through (`file`, `net`, `ipc`, or
+/// `unknown` without an fd).
+fn category_name(cx: &Ctx<'_>) -> &'static str {
+    const IO_BASE: u32 = 32;
+    let cat = cx.ev.info().category.0 & (Category::SYSCALL - 1);
+    if cat & IO_BASE == 0 {
+        return match cat {
+            0 => "unknown",
+            1 => "other",
+            2 => "file",
+            3 => "net",
+            4 => "IPC",
+            5 => "memory",
+            6 => "process",
+            7 => "sleep",
+            8 => "system",
+            9 => "signal",
+            10 => "user",
+            11 => "time",
+            12 => "processing",
+            64 => "wait",
+            128 => "scheduler",
+            256 => "internal",
+            _ => "unknown",
+        };
+    }
+    if !matches!(cat, 32..=34) {
+        return "unknown";
+    }
+    match cx.st.fd.map(|f| f.fd_type) {
+        Some(Kind::File | Kind::Directory) => "file",
+        Some(t) if t.is_inet() => "net",
+        Some(
+            Kind::Fifo
+            | Kind::UnixSock
+            | Kind::Event
+            | Kind::Signalfd
+            | Kind::Inotify
+            | Kind::Userfaultfd,
+        ) => "ipc",
+        _ => "unknown",
+    }
+}
+
+/// `fd.typechar` of an fd event whose fd is unknown: guessed from the
+/// event type, as current libs do.
+fn typechar_from_event(code: u16) -> char {
+    match code | 1 {
+        code::SYSCALL_OPENAT_2_X | code::SYSCALL_OPENAT2_X | code::SYSCALL_CREAT_X => 'f',
+        code::SOCKET_SOCKET_X | code::SOCKET_ACCEPT_5_X | code::SOCKET_ACCEPT4_6_X => '4',
+        code::SYSCALL_PIPE_X | code::SYSCALL_PIPE2_X => 'p',
+        code::SYSCALL_EVENTFD_X | code::SYSCALL_EVENTFD2_X => 'e',
+        code::SYSCALL_SIGNALFD_X | code::SYSCALL_SIGNALFD4_X => 's',
+        code::SYSCALL_TIMERFD_CREATE_X => 't',
+        code::SYSCALL_INOTIFY_INIT_X | code::SYSCALL_INOTIFY_INIT1_X => 'i',
+        _ => 'o',
+    }
+}
+
 const PPM_O_RDONLY: u32 = 1 << 0;
 const PPM_O_WRONLY: u32 = 1 << 1;
 const PPM_O_CREAT: u32 = 1 << 2;
@@ -367,10 +428,8 @@ pub fn extract<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
                 _ => rel,
             }))
         }
-        EvtLatency => Some(Value::U64(match (ev.direction(), cx.st.enter) {
-            (Direction::Exit, Some(enter)) => ts.saturating_sub(enter.ts()),
-            _ => 0,
-        })),
+        // Current libs no longer measure it: always 0.
+        EvtLatency => Some(Value::U64(0)),
         EvtDeltatime => Some(Value::U64(
             ts.saturating_sub(cx.stream.prev_ts.unwrap_or(ts)),
         )),
@@ -381,7 +440,7 @@ pub fn extract<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
         },
         EvtDir => Some(text(ev.direction().symbol())),
         EvtCpu => Some(Value::U64(cx.cpu as u64)),
-        EvtCategory => Some(text(ev.info().category.name())),
+        EvtCategory => Some(text(category_name(cx))),
         EvtArgs | EvtInfo => {
             let render = StateRender::new(cx.st, cx.stream.render);
             let mut out = String::new();
@@ -441,6 +500,10 @@ pub fn extract<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
         EvtHostname => Some(text(&cx.stream.hostname)),
         EvtSource => Some(text("syscall")),
         EvtPluginname => None,
+        // DNS names of socket addresses: peregrine resolves none.
+        FdCipName | FdSipName | FdLipName | FdRipName => None,
+        // Kubernetes metadata comes from a plugin in Falco 0.44.
+        K8sNsName | K8sPodName => None,
         _ => extract_state(field, cx),
     }
 }
@@ -462,7 +525,10 @@ fn extract_state<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
         | ContainerImageTag
         | ContainerType
         | ContainerPrivileged
-        | ContainerInfo => {
+        | ContainerInfo
+        | ContainerMountDest
+        | ContainerMounts
+        | ContainerStartTs => {
             return extract_container(id, cx);
         }
         _ => {}
@@ -507,7 +573,7 @@ fn extract_state<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
                 _ => Value::Str(Cow::Owned(cmdline(p))),
             })
         }
-        ProcVpid => Some(Value::I64(t.vpid)),
+        ProcVpid => (t.vpid != -1).then_some(Value::I64(t.vpid)),
         ProcPvpid => Some(Value::I64(ancestor(state, t, 1)?.vpid)),
         ProcSid => Some(Value::I64(info.sid)),
         ProcVpgid => Some(Value::I64(info.vpgid)),
@@ -535,7 +601,7 @@ fn extract_state<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
                     found = Some(a.pid);
                 }
             }
-            Some(Value::I64(found.unwrap_or(0)))
+            found.map(Value::I64)
         }
         ProcAname | ProcAexe | ProcAexepath | ProcApid => {
             let pick = |a: &'a Thread| -> Value<'a> {
@@ -566,11 +632,9 @@ fn extract_state<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
                 }
             }
         }
-        ProcDuration => Some(Value::U64(if t.clone_ts == 0 {
-            0
-        } else {
-            cx.ev.ts().saturating_sub(t.clone_ts)
-        })),
+        ProcDuration => {
+            (t.clone_ts != 0).then(|| Value::U64(cx.ev.ts().saturating_sub(t.clone_ts)))
+        }
         ProcPpidDuration => {
             let p = ancestor(state, t, 1)?;
             Some(Value::U64(if p.clone_ts == 0 {
@@ -590,7 +654,7 @@ fn extract_state<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
             .then(|| Value::U64(t.clone_ts.saturating_sub(info.exe_ino_ctime))),
         ProcFdlimit => Some(Value::I64(info.fdlimit)),
         ProcVmsize | ProcVmrss | ProcVmswap => None,
-        ThreadVtid => Some(Value::I64(t.vtid)),
+        ThreadVtid => (t.vtid != -1).then_some(Value::I64(t.vtid)),
         ThreadIsmain => Some(Value::Bool(t.is_main_thread())),
         ThreadCapPermitted => owned(caps_text(info.cap_permitted)),
         ThreadCapEffective => owned(caps_text(info.cap_effective)),
@@ -627,15 +691,27 @@ fn extract_state<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
 fn extract_container<'a>(id: FieldId, cx: &Ctx<'a>) -> Option<Value<'a>> {
     use FieldId::*;
     let cid = cx.st.container_id()?;
-    let host = cid == "host";
+    let host = cid == peregrine_state::container::HOST;
+    if host {
+        return match id {
+            ContainerId | ContainerName | ContainerType | ContainerInfo => Some(text("host")),
+            _ => None,
+        };
+    }
+    let meta = cx.st.state.container(cid);
     match id {
         ContainerId => Some(text(cid)),
-        ContainerName => host.then(|| text("host")),
-        ContainerType => Some(text(if host { "host" } else { "docker" })),
-        ContainerPrivileged => (!host)
-            .then_some(Value::Bool(false))
-            .or(Some(Value::Bool(false))),
-        ContainerInfo => Some(if host { text("host") } else { text(cid) }),
+        ContainerInfo => Some(text(cid)),
+        // without metadata the engine is only guessed from the cgroup
+        ContainerType => Some(text(meta.map_or("docker", |m| m.type_str()))),
+        ContainerName => Some(text(&meta?.name)),
+        ContainerImage => Some(text(&meta?.image)),
+        ContainerImageRepository => Some(text(&meta?.image_repo)),
+        ContainerImageTag => Some(text(&meta?.image_tag)),
+        ContainerPrivileged => Some(Value::Bool(meta?.privileged?)),
+        // The container metadata the state keeps has no mounts and no
+        // start time.
+        ContainerMountDest | ContainerMounts | ContainerStartTs => None,
         _ => None,
     }
 }
@@ -658,7 +734,10 @@ fn extract_fd<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
             None => owned(fdname_from_event(cx, true)?),
         },
         FdType | FdTypes => Some(text(fd?.fd_type.type_str()?)),
-        FdTypechar => Some(Value::Str(Cow::Owned(fd?.type_char().to_string()))),
+        FdTypechar => Some(Value::Str(Cow::Owned(
+            fd.map_or_else(|| typechar_from_event(cx.ev.code()), |f| f.type_char())
+                .to_string(),
+        ))),
         FdDirectory => {
             let (name, is_file) = match fd {
                 Some(f) if matches!(f.fd_type, Kind::File | Kind::Directory) => {
@@ -746,7 +825,7 @@ fn extract_fd<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
                 _ => false,
             }))
         }
-        FdConnected => Some(Value::Bool(fd?.role != Role::None)),
+        FdConnected => Some(Value::Bool(fd?.connected)),
         FdNameChanged => {
             fd?;
             Some(Value::Bool(false))

@@ -146,6 +146,10 @@ pub enum FieldId {
     FdIno,
     FdDev,
     FdTypes,
+    FdCipName,
+    FdSipName,
+    FdLipName,
+    FdRipName,
     // user.* / group.*
     UserUid,
     UserName,
@@ -164,6 +168,12 @@ pub enum FieldId {
     ContainerType,
     ContainerPrivileged,
     ContainerInfo,
+    ContainerMountDest,
+    ContainerMounts,
+    ContainerStartTs,
+    // k8s.*
+    K8sNsName,
+    K8sPodName,
 }
 
 /// Static description of one field.
@@ -312,6 +322,10 @@ fields! {
     "fd.ino" => FdIno, I64, None, "Inode number of the file.";
     "fd.dev" => FdDev, U64, None, "Device number of the file.";
     "fd.types" => FdTypes, Str, OptionalIndex, "Kinds of all fds the event involves.";
+    "fd.cip.name" => FdCipName, Str, None, "DNS name of the client address, when it was resolved.";
+    "fd.sip.name" => FdSipName, Str, None, "DNS name of the server address, when it was resolved.";
+    "fd.lip.name" => FdLipName, Str, None, "DNS name of the local address, when it was resolved.";
+    "fd.rip.name" => FdRipName, Str, None, "DNS name of the remote address, when it was resolved.";
     "user.uid" => UserUid, U64, None, "User id.";
     "user.name" => UserName, Str, None, "User name.";
     "user.homedir" => UserHomedir, Str, None, "Home directory.";
@@ -328,6 +342,11 @@ fields! {
     "container.type" => ContainerType, Str, None, "Container runtime: docker, cri-o, containerd, podman, host.";
     "container.privileged" => ContainerPrivileged, Bool, None, "True for a privileged container.";
     "container.info" => ContainerInfo, Str, None, "Container description used in rule outputs.";
+    "container.mount.dest" => ContainerMountDest, Str, OptionalKey, "Destination in the container of a mount, by index or by source path glob: container.mount.dest[/var/run/docker.sock].";
+    "container.mounts" => ContainerMounts, Str, None, "The container's mounts, space-separated, each as source:dest:mode:rdrw:propagation.";
+    "container.start_ts" => ContainerStartTs, AbsTime, None, "Start time of the container, nanoseconds since the epoch.";
+    "k8s.ns.name" => K8sNsName, Str, None, "Kubernetes namespace of the pod running the container.";
+    "k8s.pod.name" => K8sPodName, Str, None, "Kubernetes pod running the container.";
 }
 
 /// Looks up a field by exact name.
@@ -349,10 +368,38 @@ mod tests {
         for f in FIELDS {
             let class = f.name.split('.').next().unwrap();
             assert!(
-                ["evt", "proc", "thread", "fd", "user", "group", "container"].contains(&class),
+                [
+                    "evt",
+                    "proc",
+                    "thread",
+                    "fd",
+                    "user",
+                    "group",
+                    "container",
+                    "k8s"
+                ]
+                .contains(&class),
                 "{}",
                 f.name
             );
+        }
+    }
+
+    #[test]
+    fn fields_of_the_shipped_rules_parse() {
+        for f in [
+            "fd.cip.name",
+            "fd.sip.name",
+            "fd.lip.name",
+            "fd.rip.name",
+            "container.mount.dest[/var/run/docker.sock]",
+            "container.mount.dest[/proc*]",
+            "container.mounts",
+            "container.start_ts",
+            "k8s.ns.name",
+            "k8s.pod.name",
+        ] {
+            assert!(crate::Field::parse(f).is_ok(), "{f}");
         }
     }
 

@@ -2,9 +2,9 @@
 //! files. Later definitions replace earlier ones in place (first-seen order
 //! is kept), `append` and `override` update them.
 
-use crate::condition;
 use crate::result::{Context, ErrorCode, LoadResult, WarningCode};
 use crate::{Config, Priority};
+use peregrine_filter::condition::{OPERATORS, binary_op};
 use std::collections::{BTreeSet, HashMap};
 
 /// An error that stops reading or compiling a content: code, message and
@@ -291,6 +291,11 @@ pub fn parse_semver(s: &str) -> Option<(u64, u64, u64)> {
         return None;
     }
     Some((a, b, c[..end].parse().ok()?))
+}
+
+/// True for a string operator with a list modifier (`startswith oneof`).
+fn is_modifier_operator(op: &str) -> bool {
+    binary_op(op).is_some_and(|o| o.modifier.is_some())
 }
 
 fn normalize_comp(s: &mut String) {
@@ -641,7 +646,6 @@ fn validate_exception(
     source: Option<&str>,
     ex: &mut ExceptionInfo,
 ) -> Result<(), Fail> {
-    let ops = condition::supported_operators();
     let known_field = |f: &str| match source.and_then(|s| cfg.source(s)) {
         Some(src) => (src.known_field)(f),
         None => true,
@@ -661,7 +665,7 @@ fn validate_exception(
         }
         for c in &mut ex.comps.items {
             normalize_comp(&mut c.item);
-            if !ops.contains(&c.item.as_str()) && !condition::is_modifier_operator(&c.item) {
+            if !OPERATORS.contains(&c.item.as_str()) && !is_modifier_operator(&c.item) {
                 return validate(
                     format!("'{}' is not a supported comparison operator", c.item),
                     &ex.ctx,
@@ -686,7 +690,7 @@ fn validate_exception(
         }
         normalize_comp(&mut ex.comps.item);
         let c = ex.comps.item.as_str();
-        if c != "in" && c != "pmatch" && c != "intersects" && !condition::is_modifier_operator(c) {
+        if c != "in" && c != "pmatch" && c != "intersects" && !is_modifier_operator(c) {
             return validate(
                 "When fields is a single value, comps must be one of (in, pmatch, intersects) or a modifier operator (e.g. startswith oneof)",
                 &ex.ctx,

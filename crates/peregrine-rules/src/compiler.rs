@@ -3,9 +3,13 @@
 //! checked; unused lists and macros reported.
 
 use crate::collector::{Collector, ExceptionEntry, ExceptionInfo, Fail, fail};
-use crate::condition::{self, EventTypes, Expr, Operand};
 use crate::result::{Context, ErrorCode, LoadResult, LoadWarning, WarningCode};
 use crate::{Config, LoadedRule};
+use peregrine_filter::condition::{
+    self as cond, CmpOp, EventTypes, Expr, ExprKind, FieldRef, ListDef, Operand, Rhs,
+    TransformerArg,
+};
+use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap};
 
 type R<T> = Result<T, Fail>;
@@ -115,7 +119,7 @@ pub fn exception_condition(
                         let parts: Vec<String> =
                             v.items.iter().map(|i| quote_item(&i.item)).collect();
                         format!("({})", parts.join(", "))
-                    } else if condition::is_list_operator(comp) {
+                    } else if cond::binary_op(comp).is_some_and(|o| o.takes_list()) {
                         paren_item(&v.item)
                     } else {
                         quote_item(&v.item)
@@ -138,86 +142,48 @@ pub fn exception_condition(
     Ok((cond, fields))
 }
 
-fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() || from >= hay.len() {
-        return None;
-    }
-    hay[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
+/// The context of a problem at byte `offset` of condition `text`.
+fn at(ctx: &Context, offset: usize, text: &str) -> Context {
+    let offset = offset.min(text.len());
+    let (line, col) = cond::line_col(text, offset);
+    ctx.in_condition(offset, line as usize, col as usize, text)
 }
 
-/// Replaces references to list `name` in `cnd` by its quoted items, as
-/// Falco does on the condition text; true when it was used.
-pub fn resolve_list(cnd: &mut String, name: &str, items: &[String]) -> bool {
-    const BLANKS: &[u8] = b" \t\n\r";
-    const DELIMS: &[u8] = b" \t\n\r(),=";
-    let mut c: Vec<u8> = cnd.as_bytes().to_vec();
-    let n = name.as_bytes();
-    let mut used = false;
-    let mut start = find(&c, n, 0);
-    while let Some(mut s) = start {
-        let mut end = s + n.len();
-        if (s == 0 || DELIMS.contains(&c[s - 1])) && (end >= c.len() || DELIMS.contains(&c[end])) {
-            while s > 0 && BLANKS.contains(&c[s - 1]) {
-                s -= 1;
-            }
-            while end < c.len() && BLANKS.contains(&c[end]) {
-                end += 1;
-            }
-            let sub: Vec<String> = items.iter().map(|v| quote_item(v)).collect();
-            let sub = sub.join(", ");
-            if sub.is_empty() {
-                if s > 0 && c[s - 1] == b',' {
-                    s -= 1;
-                } else if end < c.len() && c[end] == b',' {
-                    end += 1;
-                }
-            }
-            let mut new = Vec::with_capacity(c.len() + sub.len() + 2);
-            if s > 0 {
-                new.extend_from_slice(&c[..s]);
-                new.push(b' ');
-            }
-            new.extend_from_slice(sub.as_bytes());
-            new.push(b' ');
-            if end <= c.len() {
-                new.extend_from_slice(&c[end..]);
-            }
-            c = new;
-            s += sub.len() + 1;
-            used = true;
-        }
-        start = find(&c, n, s + 1);
-    }
-    if used {
-        *cnd = String::from_utf8_lossy(&c).into_owned();
-    }
-    used
-}
-
-struct CompiledList {
-    name: String,
-    items: Vec<String>,
-    used: bool,
-}
-
-fn parse_condition(cond: &str, lists: &mut [CompiledList], ctx: &Context) -> R<(Expr, String)> {
-    let mut text = cond.to_string();
-    for l in lists.iter_mut() {
-        if resolve_list(&mut text, &l.name, &l.items) {
-            l.used = true;
-        }
-    }
-    match condition::parse(&text) {
-        Ok(e) => Ok((e, text)),
+/// Parses a condition; a syntax error is `LOAD_ERR_COMPILE_CONDITION` at
+/// the parser's position.
+fn parse_condition(text: &str, ctx: &Context) -> R<Expr> {
+    match cond::parse(text) {
+        Ok(e) => Ok(e),
         Err(e) => fail(
             ErrorCode::CompileCondition,
             e.message,
-            &ctx.in_condition(e.pos.idx, e.pos.line, e.pos.col, &text),
+            &ctx.in_condition(e.offset, e.line as usize, e.column as usize, text),
         ),
     }
+}
+
+/// Expands the lists in `e` in definition order (Falco's substitution) and
+/// marks the lists used; `None` when `e` names no list.
+fn expand_lists(e: &Expr, lists: &[(String, Vec<String>)], used: &mut [bool]) -> Option<Expr> {
+    let (e, names) = cond::expand_lists_ordered(e, lists);
+    if names.is_empty() {
+        return None;
+    }
+    for (i, (name, _)) in lists.iter().enumerate() {
+        if names.contains(name) {
+            used[i] = true;
+        }
+    }
+    Some(e)
+}
+
+/// A macro expansion failure as Falco reports it (`LOAD_ERR_VALIDATE`).
+fn macro_error<T>(err: &cond::MacroError, text: &str, ctx: &Context) -> R<T> {
+    fail(
+        ErrorCode::Validate,
+        err.to_string(),
+        &at(ctx, err.span.start, text),
+    )
 }
 
 fn output_tokens(fmt: &str) -> Vec<String> {
@@ -268,57 +234,129 @@ fn output_tokens(fmt: &str) -> Vec<String> {
     out
 }
 
-fn collect_fields<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
-    fn operand<'a>(o: &'a Operand, out: &mut Vec<&'a str>) {
-        match o {
-            Operand::Field { name, .. } => out.push(name),
-            Operand::Transformer { args, .. } => args.iter().for_each(|a| operand(a, out)),
-            _ => {}
-        }
-    }
-    match e {
-        Expr::And(c) | Expr::Or(c) => c.iter().for_each(|x| collect_fields(x, out)),
-        Expr::Not(x) => collect_fields(x, out),
-        Expr::Ident(..) => {}
-        Expr::Unary { left, .. } => operand(left, out),
-        Expr::Binary { left, right, .. } => {
-            operand(left, out);
-            operand(right, out);
-        }
+/// Calls `f` on `e` and every expression below it, in text order.
+fn walk<'e>(e: &'e Expr, f: &mut impl FnMut(&'e Expr)) {
+    f(e);
+    match &e.kind {
+        ExprKind::And(c) | ExprKind::Or(c) => c.iter().for_each(|c| walk(c, f)),
+        ExprKind::Not(c) => walk(c, f),
+        _ => {}
     }
 }
 
-fn has_unsafe_na(e: &Expr) -> bool {
-    match e {
-        Expr::And(c) | Expr::Or(c) => c.iter().any(has_unsafe_na),
-        Expr::Not(x) => has_unsafe_na(x),
-        Expr::Binary {
-            left: Operand::Field { name, .. },
+/// The fields of an operand (transformer arguments included).
+fn operand_fields<'e>(o: &'e Operand, out: &mut Vec<&'e FieldRef>) {
+    fn arg<'e>(a: &'e TransformerArg, out: &mut Vec<&'e FieldRef>) {
+        match a {
+            TransformerArg::Operand(o) => operand_fields(o, out),
+            TransformerArg::Value(_) => {}
+            TransformerArg::List(items, _) => items.iter().for_each(|a| arg(a, out)),
+        }
+    }
+    match o {
+        Operand::Field(f) => out.push(f),
+        Operand::Transformer(t) => t.args.iter().for_each(|a| arg(a, out)),
+    }
+}
+
+/// A field as the registry names it: `name` or `name[arg]`.
+fn field_text(f: &FieldRef) -> String {
+    match &f.arg {
+        Some(a) => format!("{}[{a}]", f.name),
+        None => f.name.clone(),
+    }
+}
+
+/// Checks every field against `known_field` and every `evt.type` value
+/// against `known_event`, in condition order. The first problem: Falco's
+/// message and the offset of the check.
+fn check(
+    e: &Expr,
+    known_field: &dyn Fn(&str) -> bool,
+    known_event: &dyn Fn(&str) -> bool,
+) -> Result<(), (String, usize)> {
+    let mut first = None;
+    walk(e, &mut |e| {
+        if first.is_some() {
+            return;
+        }
+        let mut fields = Vec::new();
+        match &e.kind {
+            ExprKind::Macro(name) => {
+                first = Some((
+                    format!("Undefined macro '{name}' used in filter."),
+                    e.span.start,
+                ));
+                return;
+            }
+            ExprKind::Unary { lhs, .. } => operand_fields(lhs, &mut fields),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                operand_fields(lhs, &mut fields);
+                if let Rhs::Operand(o) = rhs {
+                    operand_fields(o, &mut fields);
+                }
+            }
+            _ => return,
+        }
+        if let Some(f) = fields.iter().find(|f| !known_field(&field_text(f))) {
+            first = Some((
+                format!("filter_check called with nonexistent field {}", f.name),
+                e.span.start,
+            ));
+            return;
+        }
+        if let ExprKind::Binary {
+            lhs: Operand::Field(f),
             op,
-            right,
-            ..
-        } if (name.starts_with("ka.") || name.starts_with("jevt."))
-            && matches!(
-                op.as_str(),
-                "==" | "=" | "!=" | "in" | "intersects" | "pmatch"
-            ) =>
+            rhs,
+        } = &e.kind
+            && f.name == "evt.type"
+            && f.arg.is_none()
+            && op.modifier.is_none()
+            && matches!(op.cmp, CmpOp::Eq | CmpOp::EqEq | CmpOp::Ne | CmpOp::In)
         {
-            match right {
-                Operand::Value(v) => v == "<NA>",
-                Operand::List(v) => v.iter().any(|x| x == "<NA>"),
-                _ => false,
+            let values: &[cond::Value] = match rhs {
+                Rhs::Value(v) => std::slice::from_ref(v),
+                Rhs::List(v, _) => v,
+                Rhs::Operand(_) => &[],
+            };
+            if let Some(v) = values.iter().find(|v| !known_event(&v.text)) {
+                first = Some((format!("unknown event type {}", v.text), e.span.start));
             }
         }
-        _ => false,
-    }
+    });
+    first.map_or(Ok(()), Err)
 }
 
+/// True when a `ka.*`/`jevt.*` field is compared with `<NA>`.
+fn has_unsafe_na(e: &Expr) -> bool {
+    let mut found = false;
+    walk(e, &mut |e| {
+        if let ExprKind::Binary {
+            lhs: Operand::Field(f),
+            op,
+            rhs,
+        } = &e.kind
+            && (f.name.starts_with("ka.") || f.name.starts_with("jevt."))
+            && op.modifier.is_none()
+            && matches!(
+                op.cmp,
+                CmpOp::Eq | CmpOp::EqEq | CmpOp::Ne | CmpOp::In | CmpOp::Intersects | CmpOp::PMatch
+            )
+        {
+            found |= match rhs {
+                Rhs::Value(v) => v.text == "<NA>",
+                Rhs::List(v, _) => v.iter().any(|x| x.text == "<NA>"),
+                Rhs::Operand(_) => false,
+            };
+        }
+    });
+    found
+}
 fn condition_warnings(res: &mut LoadResult, e: &Expr, ctx: &Context) {
-    let mut fields = Vec::new();
-    collect_fields(e, &mut fields);
-    let deprecated: BTreeSet<usize> = fields
+    let deprecated: BTreeSet<usize> = cond::fields(e)
         .iter()
-        .filter_map(|f| DEPRECATED_FIELDS.iter().position(|(n, _)| n == f))
+        .filter_map(|f| DEPRECATED_FIELDS.iter().position(|(n, _)| *n == f.name))
         .collect();
     if has_unsafe_na(e) {
         res.add_warning(WarningCode::UnsafeNaCheck, "", ctx.clone());
@@ -338,16 +376,16 @@ fn condition_warnings(res: &mut LoadResult, e: &Expr, ctx: &Context) {
 /// warnings go to `res`.
 pub fn compile(cfg: &Config, col: &Collector, res: &mut LoadResult, out: &mut Vec<LoadedRule>) {
     out.clear();
-    let mut lists: Vec<CompiledList> = Vec::new();
-    let mut macro_used: Vec<bool> = Vec::new();
-    let r = compile_all(cfg, col, res, out, &mut lists, &mut macro_used);
+    let mut list_used = vec![false; col.lists.len()];
+    let macro_used: Vec<Cell<bool>> = col.macros.iter().map(|_| Cell::new(false)).collect();
+    let r = compile_all(cfg, col, res, out, &mut list_used, &macro_used);
     if let Err(f) = r {
         res.add_error(f.code, f.message, f.context);
         out.clear();
         return;
     }
     for (m, used) in col.macros.iter().zip(&macro_used) {
-        if !used {
+        if !used.get() {
             res.add_warning(
                 WarningCode::UnusedMacro,
                 "Macro not referred to by any other rule/macro",
@@ -355,8 +393,8 @@ pub fn compile(cfg: &Config, col: &Collector, res: &mut LoadResult, out: &mut Ve
             );
         }
     }
-    for (l, c) in col.lists.iter().zip(&lists) {
-        if !c.used {
+    for (l, used) in col.lists.iter().zip(&list_used) {
+        if !used {
             res.add_warning(
                 WarningCode::UnusedList,
                 "List not referred to by any other rule/macro",
@@ -366,68 +404,70 @@ pub fn compile(cfg: &Config, col: &Collector, res: &mut LoadResult, out: &mut Ve
     }
 }
 
+/// Lists with items naming an earlier visible list replaced by its items.
+fn compile_lists(col: &Collector, used: &mut [bool]) -> Vec<(String, Vec<String>)> {
+    // `index` grows with the position, so "index below the visibility"
+    // is "position below the number of such lists".
+    let indices: Vec<u32> = col.lists.iter().map(|l| l.index).collect();
+    let defs: Vec<ListDef<'_>> = col
+        .lists
+        .iter()
+        .map(|l| ListDef {
+            name: &l.name,
+            items: &l.items,
+            visibility: indices.partition_point(|&i| i < l.visibility),
+        })
+        .collect();
+    let (lists, names) = cond::resolve_list_items(&defs);
+    for (i, l) in col.lists.iter().enumerate() {
+        if names.contains(&l.name) {
+            used[i] = true;
+        }
+    }
+    lists
+}
+
 fn compile_all(
     cfg: &Config,
     col: &Collector,
     res: &mut LoadResult,
     out: &mut Vec<LoadedRule>,
-    lists: &mut Vec<CompiledList>,
-    macro_used: &mut Vec<bool>,
+    list_used: &mut [bool],
+    macro_used: &[Cell<bool>],
 ) -> R<()> {
-    // Lists: items naming an earlier list are replaced by its items.
-    let mut used_names = Vec::new();
-    for l in col.lists.iter() {
-        let mut items = Vec::new();
-        for it in &l.items {
-            match col.lists.get(it) {
-                Some(r) if r.index < l.visibility => {
-                    used_names.push(r.name.clone());
-                    items.extend(r.items.iter().cloned());
-                }
-                _ => items.push(it.clone()),
-            }
-        }
-        lists.push(CompiledList {
-            name: l.name.clone(),
-            items,
-            used: false,
-        });
-    }
-    for n in used_names {
-        if let Some(l) = lists.iter_mut().find(|l| l.name == n) {
-            l.used = true;
-        }
-    }
+    let lists = compile_lists(col, list_used);
 
-    // Macros: parse all, then resolve each against the macros visible to it.
-    let mut asts: Vec<Expr> = Vec::new();
-    let mut names: HashMap<&str, usize> = HashMap::new();
-    for (i, m) in col.macros.iter().enumerate() {
-        let (e, _) = parse_condition(&m.cond, lists, &m.cond_ctx)?;
-        asts.push(e);
-        names.insert(&m.name, i);
-        macro_used.push(false);
-    }
+    // Macros: parse and expand lists in all, then expand the macros each
+    // refers to among those visible to it, in definition order (a macro's
+    // expanded body then serves the macros and rules after it).
     let infos: Vec<_> = col.macros.iter().collect();
-    for (i, info) in infos.iter().enumerate() {
-        let mut e = asts[i].clone();
-        let vis = info.visibility;
-        let snapshot = &asts;
-        let lookup = |n: &str| -> Option<&Expr> {
-            names
-                .get(n)
-                .filter(|&&j| infos[j].index < vis)
-                .map(|&j| &snapshot[j])
-        };
-        let r = condition::resolve_macros(&mut e, &lookup);
-        report_macro_errors(&r, &info.cond, &info.ctx)?;
-        for n in &r.resolved {
-            if let Some(&j) = names.get(n.as_str()) {
-                macro_used[j] = true;
-            }
-        }
-        asts[i] = e;
+    let mut asts: Vec<Expr> = Vec::with_capacity(infos.len());
+    let mut names: HashMap<&str, usize> = HashMap::with_capacity(infos.len());
+    for (i, m) in infos.iter().enumerate() {
+        let e = parse_condition(&m.cond, &m.cond_ctx)?;
+        asts.push(expand_lists(&e, &lists, list_used).unwrap_or(e));
+        names.insert(&m.name, i);
     }
+    for (i, info) in infos.iter().enumerate() {
+        let vis = info.visibility;
+        let expanded = {
+            let lookup = |n: &str| -> Option<&Expr> {
+                let j = *names.get(n).filter(|&&j| infos[j].index < vis)?;
+                macro_used[j].set(true);
+                Some(&asts[j])
+            };
+            cond::expand_macros(&asts[i], &lookup)
+        };
+        match expanded {
+            Ok(e) => asts[i] = e,
+            Err(err) => return macro_error(&err, &info.cond, &info.ctx),
+        }
+    }
+    let lookup = |n: &str| -> Option<&Expr> {
+        let j = *names.get(n)?;
+        macro_used[j].set(true);
+        Some(&asts[j])
+    };
 
     // Rules.
     for r in col.rules.iter() {
@@ -441,7 +481,7 @@ fn compile_all(
                 &r.ctx,
             );
         };
-        let (cond_text, exception_fields) = if r.exceptions.is_empty() {
+        let (text, exception_fields) = if r.exceptions.is_empty() {
             (r.cond.clone(), BTreeSet::new())
         } else {
             exception_condition(&r.cond, &r.exceptions)?
@@ -479,42 +519,49 @@ fn compile_all(
             }
         }
 
-        let (mut expr, text) = parse_condition(&cond_text, lists, &r.cond_ctx)?;
-        let snapshot = &asts;
-        let lookup = |n: &str| -> Option<&Expr> { names.get(n).map(|&j| &snapshot[j]) };
-        let mr = condition::resolve_macros(&mut expr, &lookup);
-        report_macro_errors(&mr, &text, &r.ctx)?;
-        for n in &mr.resolved {
-            if let Some(&j) = names.get(n.as_str()) {
-                macro_used[j] = true;
+        let parsed = parse_condition(&text, &r.cond_ctx)?;
+        // With lists named, the text becomes the expanded tree printed
+        // canonically (it parses back to the same tree), re-parsed so that
+        // spans point into it; problems are then shown in that text, as
+        // Falco shows them in its substituted text.
+        let (text, listed) = match expand_lists(&parsed, &lists, list_used) {
+            Some(listed) => {
+                let printed = listed.to_string();
+                match cond::parse(&printed) {
+                    Ok(reparsed) => (printed, reparsed),
+                    Err(_) => (text, listed),
+                }
             }
-        }
-        condition_warnings(res, &expr, &r.cond_ctx.in_condition(0, 0, 0, &text));
+            None => (text, parsed),
+        };
+        let expr = match cond::expand_macros(&listed, &lookup) {
+            Ok(e) => e,
+            Err(err) => return macro_error(&err, &text, &r.ctx),
+        };
+        condition_warnings(res, &expr, &at(&r.cond_ctx, 0, &text));
         let known_event = |n: &str| cfg.event_types.contains(n);
-        if let Err(e) = condition::check(&expr, &*source.known_field, &known_event) {
-            let ctx = r
-                .cond_ctx
-                .in_condition(e.pos.idx, e.pos.line, e.pos.col, &text);
+        if let Err((message, offset)) = check(&expr, &*source.known_field, &known_event) {
+            let ctx = at(&r.cond_ctx, offset, &text);
             if r.skip_if_unknown_filter {
-                res.add_warning(WarningCode::UnknownFilter, e.message, ctx);
+                res.add_warning(WarningCode::UnknownFilter, message, ctx);
                 continue;
             }
-            return fail(ErrorCode::CompileCondition, e.message, &ctx);
+            return fail(ErrorCode::CompileCondition, message, &ctx);
         }
         let event_types = if r.source == "syscall" {
-            let t = condition::event_types(&expr, &cfg.event_types);
-            let n = match &t {
-                EventTypes::All => cfg.event_types.len(),
-                EventTypes::Names(s) => s.len(),
-            };
-            if n > MAX_EVTTYPES_WITHOUT_WARNING && r.warn_evttypes {
+            let names = cond::event_types_in(&expr, &cfg.event_types);
+            if names.len() > MAX_EVTTYPES_WITHOUT_WARNING && r.warn_evttypes {
                 res.add_warning(
                     WarningCode::NoEvttype,
                     "Rule matches too many evt.type values. This has a significant performance penalty.",
                     r.ctx.clone(),
                 );
             }
-            t
+            if names.len() == cfg.event_types.len() {
+                EventTypes::All
+            } else {
+                EventTypes::Names(names)
+            }
         } else {
             EventTypes::All
         };
@@ -537,40 +584,47 @@ fn compile_all(
     Ok(())
 }
 
-fn report_macro_errors(r: &condition::MacroResolution, cond: &str, ctx: &Context) -> R<()> {
-    let first = r.errors.first().cloned().or_else(|| {
-        r.unknown
-            .first()
-            .map(|(n, p)| (format!("Undefined macro '{n}' used in filter."), *p))
-    });
-    if let Some((msg, pos)) = first {
-        return fail(
-            ErrorCode::Validate,
-            msg,
-            &ctx.in_condition(pos.idx, pos.line, pos.col, cond),
-        );
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn list_substitution() {
-        let mut c = "proc.name in (shell_binaries) and x".to_string();
-        assert!(resolve_list(
-            &mut c,
-            "shell_binaries",
-            &["bash".into(), "a b".into()]
-        ));
-        assert_eq!(c, "proc.name in ( bash, \"a b\" ) and x");
-        let mut c = "proc.name in (a, empty)".to_string();
-        assert!(resolve_list(&mut c, "empty", &[]));
-        assert_eq!(c, "proc.name in (a  )");
-        let mut c = "proc.name in (my_list_x)".to_string();
-        assert!(!resolve_list(&mut c, "my_list", &["q".into()]));
+    fn lists_expand_in_order_and_checks_report_offsets() {
+        let lists = vec![
+            (
+                "shells".to_string(),
+                vec!["bash".to_string(), "a b".to_string()],
+            ),
+            ("empty".to_string(), vec![]),
+            ("outer".to_string(), vec!["shells".to_string()]),
+        ];
+        let mut used = [false; 3];
+        let e = cond::parse("proc.name in (outer) and proc.name in (a, empty, empty_x)").unwrap();
+        let e = expand_lists(&e, &lists, &mut used).unwrap();
+        // `outer` inserts `shells`, which a later list cannot expand again.
+        assert_eq!(
+            e.to_string(),
+            "(proc.name in (shells) and proc.name in (a, empty_x))"
+        );
+        assert_eq!(used, [false, true, true]);
+
+        let known = |f: &str| f != "proc.nobody";
+        let events = |n: &str| n == "open";
+        let e = cond::parse("evt.type = open and proc.nobody = 1").unwrap();
+        assert_eq!(
+            check(&e, &known, &events),
+            Err((
+                "filter_check called with nonexistent field proc.nobody".to_string(),
+                20
+            ))
+        );
+        let e = cond::parse("evt.type in (open, nope)").unwrap();
+        assert_eq!(
+            check(&e, &known, &events),
+            Err(("unknown event type nope".to_string(), 0))
+        );
+        let e = cond::parse("ka.user.name = <NA>").unwrap();
+        assert!(has_unsafe_na(&e));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! definitions replace earlier ones in place, `append` and `override`
 //! update them), then everything is compiled again (lists and macros
 //! expanded, exceptions added, fields, event types and outputs checked).
+//! Conditions are parsed and expanded by the shared front end,
+//! [`peregrine_filter::condition`].
 //! Each content gives one [`LoadResult`] with Falco's error and warning
 //! codes; [`results_json`] prints them as `falco -V` does.
 //!
@@ -19,13 +21,12 @@
 
 pub mod collector;
 pub mod compiler;
-pub mod condition;
 pub mod reader;
 pub mod result;
 pub mod yaml;
 
 pub use collector::Collector;
-pub use condition::EventTypes;
+pub use peregrine_filter::condition::EventTypes;
 pub use result::{
     Context, ErrorCode, ItemType, LoadError, LoadResult, LoadWarning, Location, WarningCode,
     results_json,
@@ -172,10 +173,14 @@ pub struct LoadedRule {
     pub name: String,
     /// Description.
     pub description: String,
-    /// Condition text after list expansion and exceptions.
+    /// Condition text after exceptions (appended as `and not (...)`) and
+    /// list expansion: the rule's own text when it names no list, else the
+    /// expanded condition printed canonically. Spans of `condition` nodes
+    /// that come from the rule point into this text (nodes from macros
+    /// point into the macro's own condition).
     pub condition_text: String,
-    /// Condition with macros expanded.
-    pub condition: condition::Expr,
+    /// The condition with lists and macros expanded, ready to compile.
+    pub condition: peregrine_filter::condition::Expr,
     /// Output format.
     pub output: String,
     /// Priority.

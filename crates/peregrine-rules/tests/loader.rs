@@ -209,7 +209,17 @@ fn exceptions() {
     assert!(r.iter().all(|r| r.successful), "{r:#?}");
     assert_eq!(
         l.rules()[0].condition_text,
-        "(evt.type=open) and not (( proc.name = \"a b\" and  fd.name startswith /tmp) or ( proc.name = c and  fd.name startswith /x)) and not (proc.name in (x, \"y z\", w)) and not (( proc.name in ( cat, tac )) or ( proc.name in (p, \"q r\")))"
+        // It names a list: the expanded condition, printed canonically.
+        "(evt.type = open and not ((proc.name = \"a b\" and fd.name startswith /tmp) or (proc.name = c and fd.name startswith /x)) and not proc.name in (x, \"y z\", w) and not (proc.name in (cat, tac) or proc.name in (p, \"q r\")))"
+    );
+    // The compiled condition has the list expanded.
+    assert!(
+        l.rules()[0]
+            .condition
+            .to_string()
+            .contains("proc.name in (cat, tac)"),
+        "{}",
+        l.rules()[0].condition
     );
     let (_, r) = load(&[
         "- rule: r\n  desc: d\n  condition: evt.type=open\n  output: o\n  priority: INFO\n  exceptions:\n  - name: e\n    fields: [proc.name, fd.name]\n    comps: [=]\n",

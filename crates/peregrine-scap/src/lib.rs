@@ -35,15 +35,19 @@
 //! reader's buffer (no allocation per event), metadata blocks are decoded
 //! into the owned [`records`]. [`Reader::raw_block`] returns the last
 //! block's bytes so that [`Writer::write_raw_block`] can copy it verbatim.
+//! [`ThreadedReader`] does the same reading on a second thread, ahead of
+//! the consumer, for throughput.
 //! [`Writer`] writes block versions that Debian's sysdig 0.29.3 (libs
 //! from 2022) and current libscap both read.
 
 pub mod block_type;
 mod decode;
 pub mod error;
+pub mod pipeline;
 pub mod reader;
 pub mod records;
 pub mod writer;
+pub use pipeline::ThreadedReader;
 pub use writer::{ProcListLayout, Writer, WriterOptions};
 
 pub use error::{ErrorKind, ScapError};

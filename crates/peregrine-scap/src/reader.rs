@@ -4,9 +4,10 @@ use crate::block_type as bt;
 use crate::decode::{self, DecodeError};
 use crate::error::{ErrorKind, ScapError};
 use crate::records::*;
-use peregrine_event::{EventFlags, code, event_info};
+use peregrine_event::{EventError, EventFlags, EventView, code, event_info};
 use std::fs::File;
-use std::io::{self, BufReader, Chain, Cursor, Read};
+use std::io::{self, Chain, Cursor, Read};
+use std::ops::Range;
 use std::path::Path;
 
 /// Largest block accepted (256 MiB); longer lengths are reported as corrupt.
@@ -18,6 +19,9 @@ const MIN_BLOCK_LEN: u32 = 12;
 /// The buffer grows by at most this much per read, so that a corrupt
 /// length in a short file never allocates much more than the file holds.
 const GROW_STEP: usize = 1 << 20;
+
+/// Size of the read buffer (blocks are framed in place, many per read).
+const CHUNK: usize = 256 << 10;
 
 /// Size of an event header with `nparams` (block versions 2).
 const EVT_HDR_V2: usize = 26;
@@ -47,8 +51,11 @@ pub struct SectionHeader {
     pub options: Vec<BlockOption>,
 }
 
-/// One event block: the event borrows the reader's buffer.
+/// One event block: the event borrows the reader's buffer. Only the
+/// readers make these (`data` passed the parameter length checks, see
+/// [`EventBlock::view`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EventBlock<'a> {
     /// CPU the event was captured on.
     pub cpu: u16,
@@ -61,6 +68,26 @@ pub struct EventBlock<'a> {
     pub data: &'a [u8],
     /// The block type it came from (see [`crate::block_type`]).
     pub block_type: u32,
+}
+
+impl<'a> EventBlock<'a> {
+    /// Builds a block over event bytes the reader has checked.
+    pub(crate) fn checked(cpu: u16, flags: Option<u32>, data: &'a [u8], block_type: u32) -> Self {
+        EventBlock {
+            cpu,
+            flags,
+            data,
+            block_type,
+        }
+    }
+
+    /// The event, without checking its parameter lengths a second time
+    /// (the reader did). Fails only for event codes this build does not
+    /// know.
+    #[inline]
+    pub fn view(&self) -> Result<EventView<'a>, EventError> {
+        EventView::parse_prechecked(self.data)
+    }
 }
 
 /// One block of a capture file.
@@ -102,11 +129,13 @@ pub enum Block<'a> {
 }
 
 /// A decoded block that does not borrow the reader yet.
-enum Decoded {
+pub(crate) enum Decoded {
     Block(Block<'static>),
     Event {
         cpu: u16,
         flags: Option<u32>,
+        /// Where the event is in the read buffer (or, when converted,
+        /// in [`Reader::converted`]).
         start: usize,
         len: usize,
         converted: bool,
@@ -116,19 +145,11 @@ enum Decoded {
 
 type Prefixed<R> = Chain<Cursor<Vec<u8>>, R>;
 
-/// The byte source: plain or gunzipped.
+/// The byte source: plain or gunzipped. Both are read in large chunks
+/// straight into the reader's buffer.
 enum Source<R: Read> {
-    Plain(BufReader<Prefixed<R>>),
-    Gzip(BufReader<flate2::read::MultiGzDecoder<Prefixed<R>>>),
-}
-
-impl<R: Read> Read for Source<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Source::Plain(r) => r.read(buf),
-            Source::Gzip(r) => r.read(buf),
-        }
-    }
+    Plain(Prefixed<R>),
+    Gzip(Box<flate2::read::MultiGzDecoder<Prefixed<R>>>),
 }
 
 /// Reads blocks from a capture file (plain or gzip-compressed).
@@ -136,9 +157,18 @@ impl<R: Read> Read for Source<R> {
 /// Offsets are positions in the decompressed stream.
 pub struct Reader<R: Read> {
     src: Source<R>,
-    /// The last block, framing included (first `raw_len` bytes).
+    /// Bytes read from the source: `buf[pos..end]` are not consumed yet;
+    /// the last block returned is `buf[raw_start..raw_start + raw_len]`.
     buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    raw_start: usize,
     raw_len: usize,
+    /// The source reached its end.
+    eof: bool,
+    /// A read error met while reading ahead, reported when the bytes
+    /// before it are used up.
+    read_err: Option<io::Error>,
     /// Storage for events converted from version-1 blocks.
     conv: Vec<u8>,
     /// Offset of the next block.
@@ -171,17 +201,19 @@ impl<R: Read> Reader<R> {
         let gzip = magic == [0x1f, 0x8b];
         let chained = Cursor::new(magic).chain(inner);
         let src = if gzip {
-            Source::Gzip(BufReader::with_capacity(
-                64 << 10,
-                flate2::read::MultiGzDecoder::new(chained),
-            ))
+            Source::Gzip(Box::new(flate2::read::MultiGzDecoder::new(chained)))
         } else {
-            Source::Plain(BufReader::with_capacity(64 << 10, chained))
+            Source::Plain(chained)
         };
         let mut r = Reader {
             src,
             buf: Vec::new(),
+            pos: 0,
+            end: 0,
+            raw_start: 0,
             raw_len: 0,
+            eof: false,
+            read_err: None,
             conv: Vec::new(),
             offset: 0,
             block_offset: 0,
@@ -240,12 +272,78 @@ impl<R: Read> Reader<R> {
     /// [`Reader::next_block`]; the section header read by
     /// [`Reader::new`] is not kept.
     pub fn raw_block(&self) -> &[u8] {
-        &self.buf[..self.raw_len]
+        &self.buf[self.raw_start..self.raw_start + self.raw_len]
+    }
+
+    /// Where converted version-1 events are kept.
+    pub(crate) fn converted(&self) -> &[u8] {
+        &self.conv
+    }
+
+    /// Position of the last block in the read buffer.
+    pub(crate) fn raw_range(&self) -> Range<usize> {
+        self.raw_start..self.raw_start + self.raw_len
+    }
+
+    /// Whether the next block (as far as its header tells) is whole in the
+    /// buffer, so that reading it moves no buffered bytes.
+    #[inline]
+    pub(crate) fn next_is_buffered(&self) -> bool {
+        let avail = self.end - self.pos;
+        if avail < 8 {
+            return false;
+        }
+        let p = self.pos + 4;
+        let len = u32::from_le_bytes(self.buf[p..p + 4].try_into().expect("4 bytes")) as usize;
+        len <= avail
+    }
+
+    /// Gives the buffer away, with the blocks returned so far where they
+    /// are, and goes on in `fresh`, into which the unread bytes move.
+    pub(crate) fn swap_buffer(&mut self, mut fresh: Vec<u8>) -> Vec<u8> {
+        let tail = self.end - self.pos;
+        let size = CHUNK.max(tail);
+        if fresh.len() < size {
+            fresh.resize(size, 0);
+        }
+        fresh[..tail].copy_from_slice(&self.buf[self.pos..self.end]);
+        self.pos = 0;
+        self.end = tail;
+        self.raw_start = 0;
+        self.raw_len = 0;
+        std::mem::replace(&mut self.buf, fresh)
     }
 
     /// The next block; `Ok(None)` at the end of the file. After an error,
     /// every later call returns `Ok(None)`.
+    #[inline]
     pub fn next_block(&mut self) -> Result<Option<Block<'_>>, ScapError> {
+        Ok(match self.next_decoded()? {
+            None => None,
+            Some(Decoded::Block(b)) => Some(b),
+            Some(Decoded::Event {
+                cpu,
+                flags,
+                start,
+                len,
+                converted,
+                block_type,
+            }) => {
+                let data = if converted {
+                    &self.conv[start..start + len]
+                } else {
+                    &self.buf[start..start + len]
+                };
+                Some(Block::Event(EventBlock::checked(
+                    cpu, flags, data, block_type,
+                )))
+            }
+        })
+    }
+
+    /// The next block, events as positions in the reader's buffers.
+    #[inline]
+    pub(crate) fn next_decoded(&mut self) -> Result<Option<Decoded>, ScapError> {
         if self.done {
             return Ok(None);
         }
@@ -262,27 +360,7 @@ impl<R: Read> Reader<R> {
             }
         };
         match self.decode(t) {
-            Ok(Decoded::Block(b)) => Ok(Some(b)),
-            Ok(Decoded::Event {
-                cpu,
-                flags,
-                start,
-                len,
-                converted,
-                block_type,
-            }) => {
-                let data = if converted {
-                    &self.conv[..len]
-                } else {
-                    &self.buf[start..start + len]
-                };
-                Ok(Some(Block::Event(EventBlock {
-                    cpu,
-                    flags,
-                    data,
-                    block_type,
-                })))
-            }
+            Ok(d) => Ok(Some(d)),
             Err(e) => {
                 self.done = true;
                 Err(e)
@@ -299,8 +377,17 @@ impl<R: Read> Reader<R> {
         self.err(8 + e.at, block_type, e.kind)
     }
 
+    #[inline]
     fn decode(&mut self, t: u32) -> Result<Decoded, ScapError> {
-        let body_range = 8..self.raw_len - 4;
+        if bt::is_event(t) {
+            return self.event(t);
+        }
+        self.decode_meta(t)
+    }
+
+    #[cold]
+    fn decode_meta(&mut self, t: u32) -> Result<Decoded, ScapError> {
+        let body_range = self.raw_start + 8..self.raw_start + self.raw_len - 4;
         Ok(Decoded::Block(match t {
             bt::SECTION_HEADER => Block::SectionHeader(self.section_header_body()?),
             bt::MACHINE_INFO | bt::MACHINE_INFO_INT => Block::MachineInfo(
@@ -322,7 +409,6 @@ impl<R: Read> Reader<R> {
                     .map_err(|e| self.decode_err(t, e))?;
                 Block::UserList { users, groups }
             }
-            _ if bt::is_event(t) => return self.event(t),
             _ => Block::Unknown {
                 block_type: t,
                 offset: self.block_offset,
@@ -333,7 +419,7 @@ impl<R: Read> Reader<R> {
 
     fn section_header_body(&self) -> Result<SectionHeader, ScapError> {
         // Magic and length were checked by read_raw.
-        let b = &self.buf[8..self.raw_len - 4];
+        let b = &self.buf[self.raw_start + 8..self.raw_start + self.raw_len - 4];
         let major_version = u16::from_le_bytes([b[4], b[5]]);
         let minor_version = u16::from_le_bytes([b[6], b[7]]);
         let section_length = u64::from_le_bytes(b[8..16].try_into().expect("16 bytes"));
@@ -373,13 +459,14 @@ impl<R: Read> Reader<R> {
         })
     }
 
+    #[inline]
     fn event(&mut self, t: u32) -> Result<Decoded, ScapError> {
         let with_flags = matches!(
             t,
             bt::EVENT_FLAGS | bt::EVENT_FLAGS_V2 | bt::EVENT_FLAGS_V2_LARGE
         );
         let v1 = matches!(t, bt::EVENT | bt::EVENT_INT | bt::EVENT_FLAGS);
-        let body = &self.buf[8..self.raw_len - 4];
+        let body = &self.buf[self.raw_start + 8..self.raw_start + self.raw_len - 4];
         let evt_off = if with_flags { 6 } else { 2 };
         let hdr = if v1 { EVT_HDR_V1 } else { EVT_HDR_V2 };
         if body.len() < evt_off + hdr {
@@ -431,26 +518,58 @@ impl<R: Read> Reader<R> {
         Ok(Decoded::Event {
             cpu,
             flags,
-            start: at,
+            start: self.raw_start + at,
             len,
             converted: false,
             block_type: t,
         })
     }
 
-    /// Reads one whole block into `buf`; returns its type, or `None` at a
-    /// clean end of file (no byte of a next block).
+    /// Frames the next whole block in `buf`; returns its type, or `None`
+    /// at a clean end of file (no byte of a next block).
+    #[inline]
     fn read_raw(&mut self) -> Result<Option<u32>, ScapError> {
         self.block_offset = self.offset;
         self.raw_len = 0;
-        let off = self.offset;
-        let n = fill(&mut self.src, &mut self.buf, 0, 8)
-            .map_err(|e| ScapError::new(off, None, e.into()))?;
-        if n == 0 {
-            return Ok(None);
+        // Fast path: a whole event block is already buffered.
+        if self.end - self.pos >= 8 && self.offset != 0 {
+            let p = self.pos;
+            let t = u32::from_le_bytes(self.buf[p..p + 4].try_into().expect("4 bytes"));
+            let len = u32::from_le_bytes(self.buf[p + 4..p + 8].try_into().expect("4 bytes"));
+            let l = len as usize;
+            if t != bt::SECTION_HEADER
+                && (MIN_BLOCK_LEN..=MAX_BLOCK_LEN).contains(&len)
+                && self.end - p >= l
+                && u32::from_le_bytes(self.buf[p + l - 4..p + l].try_into().expect("4 bytes"))
+                    == len
+            {
+                self.raw_start = p;
+                self.raw_len = l;
+                self.pos = p + l;
+                self.offset += len as u64;
+                return Ok(Some(t));
+            }
         }
-        let t = (n >= 4).then(|| u32::from_le_bytes(self.buf[0..4].try_into().expect("4 bytes")));
+        self.read_raw_slow()
+    }
+
+    #[cold]
+    fn read_raw_slow(&mut self) -> Result<Option<u32>, ScapError> {
+        let off = self.offset;
+        let n = self.ensure(8);
+        if n == 0 {
+            return match self.read_err.take() {
+                Some(e) => Err(ScapError::new(off, None, e.into())),
+                None => Ok(None),
+            };
+        }
+        let p = self.pos;
+        let t =
+            (n >= 4).then(|| u32::from_le_bytes(self.buf[p..p + 4].try_into().expect("4 bytes")));
         if n < 8 {
+            if let Some(e) = self.read_err.take() {
+                return Err(ScapError::new(off, None, e.into()));
+            }
             return Err(ScapError::new(
                 off,
                 t,
@@ -465,15 +584,16 @@ impl<R: Read> Reader<R> {
         if off == 0 && t != bt::SECTION_HEADER {
             return Err(ScapError::new(0, None, ErrorKind::NotScap { found: t }));
         }
-        let len = u32::from_le_bytes(self.buf[4..8].try_into().expect("4 bytes"));
-        let mut have = 8;
+        let len = u32::from_le_bytes(self.buf[p + 4..p + 8].try_into().expect("4 bytes"));
         let mut min = MIN_BLOCK_LEN;
         if t == bt::SECTION_HEADER {
             // Check the byte order first: a big-endian length looks huge.
             min = 28;
-            have += fill(&mut self.src, &mut self.buf, 8, 12)
-                .map_err(|e| ScapError::new(off, Some(t), e.into()))?;
+            let have = self.ensure(12);
             if have < 12 {
+                if let Some(e) = self.read_err.take() {
+                    return Err(ScapError::new(off, Some(t), e.into()));
+                }
                 return Err(ScapError::new(
                     off,
                     Some(t),
@@ -484,7 +604,8 @@ impl<R: Read> Reader<R> {
                     },
                 ));
             }
-            let magic = u32::from_le_bytes(self.buf[8..12].try_into().expect("4 bytes"));
+            let p = self.pos;
+            let magic = u32::from_le_bytes(self.buf[p + 8..p + 12].try_into().expect("4 bytes"));
             if magic == bt::BYTE_ORDER_MAGIC_SWAPPED {
                 return Err(ScapError::new(off + 8, Some(t), ErrorKind::BigEndian));
             }
@@ -508,20 +629,24 @@ impl<R: Read> Reader<R> {
             ));
         }
         let len = len as usize;
-        let got = fill(&mut self.src, &mut self.buf, have, len)
-            .map_err(|e| ScapError::new(off, Some(t), e.into()))?;
-        if have + got < len {
+        let have = self.ensure(len);
+        if have < len {
+            if let Some(e) = self.read_err.take() {
+                return Err(ScapError::new(off, Some(t), e.into()));
+            }
             return Err(ScapError::new(
                 off,
                 Some(t),
                 ErrorKind::Truncated {
                     what: "",
                     expected: len as u64,
-                    found: (have + got) as u64,
+                    found: have as u64,
                 },
             ));
         }
-        let trailer = u32::from_le_bytes(self.buf[len - 4..len].try_into().expect("4 bytes"));
+        let p = self.pos;
+        let trailer =
+            u32::from_le_bytes(self.buf[p + len - 4..p + len].try_into().expect("4 bytes"));
         if trailer as usize != len {
             return Err(ScapError::new(
                 off + len as u64 - 4,
@@ -532,38 +657,58 @@ impl<R: Read> Reader<R> {
                 },
             ));
         }
+        self.raw_start = p;
         self.raw_len = len;
+        self.pos = p + len;
         self.offset += len as u64;
         Ok(Some(t))
     }
-}
 
-/// Reads into `buf[start..end]` until full or end of input, growing `buf`
-/// step by step; returns the number of bytes read.
-fn fill(src: &mut impl Read, buf: &mut Vec<u8>, start: usize, end: usize) -> io::Result<usize> {
-    let mut pos = start;
-    while pos < end {
-        if buf.len() <= pos {
-            let want = end.min(pos + GROW_STEP);
-            buf.resize(want, 0);
+    /// Makes `want` bytes available at `buf[pos..]` if the source has
+    /// them, reading ahead in large chunks; returns how many are (fewer
+    /// only at the end of the source or after a read error, kept in
+    /// `read_err`). The buffer grows by at most [`GROW_STEP`] per read.
+    fn ensure(&mut self, want: usize) -> usize {
+        if self.end - self.pos >= want {
+            return self.end - self.pos;
         }
-        let stop = end.min(buf.len());
-        match src.read(&mut buf[pos..stop]) {
-            Ok(0) => break,
-            Ok(n) => pos += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+        // Move the unconsumed tail to the front.
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.raw_start = 0;
+            self.raw_len = 0;
+            self.pos = 0;
         }
+        while self.end < want && !self.eof && self.read_err.is_none() {
+            if self.buf.len() < want.min(self.end + GROW_STEP).max(CHUNK) {
+                let size = want.min(self.end + GROW_STEP).max(CHUNK);
+                self.buf.resize(size, 0);
+            }
+            let res = match &mut self.src {
+                Source::Plain(r) => r.read(&mut self.buf[self.end..]),
+                Source::Gzip(r) => r.read(&mut self.buf[self.end..]),
+            };
+            match res {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => self.read_err = Some(e),
+            }
+        }
+        self.end
     }
-    Ok(pos - start)
 }
 
 fn large_payload(ty: u16) -> Option<bool> {
     event_info(ty).map(|i| i.flags.has(EventFlags::LARGE_PAYLOAD))
 }
 
-/// Checks that the parameter lengths of a version-2 event fit in it.
-/// Errors carry the position relative to the event start.
+/// Checks that the parameter lengths of a version-2 event fit in it
+/// (the check [`EventView::parse`] makes, so that
+/// [`EventBlock::view`] need not repeat it). Errors carry the position
+/// relative to the event start.
+#[inline]
 fn check_params(e: &[u8]) -> Result<(), (usize, ErrorKind)> {
     let ty = u16::from_le_bytes([e[20], e[21]]);
     let nparams = u32::from_le_bytes(e[22..26].try_into().expect("4 bytes")) as usize;
@@ -572,39 +717,50 @@ fn check_params(e: &[u8]) -> Result<(), (usize, ErrorKind)> {
         return Ok(());
     };
     let w = if large { 4 } else { 2 };
-    let table_end = nparams
-        .checked_mul(w)
-        .and_then(|n| n.checked_add(EVT_HDR_V2));
-    let Some(table_end) = table_end.filter(|&t| t <= e.len()) else {
-        return Err((
-            22,
-            ErrorKind::Invalid {
-                what: "event nparams",
-                expected: format!("at most {}", (e.len() - EVT_HDR_V2) / w),
-                found: nparams.to_string(),
-            },
-        ));
-    };
-    let mut total = table_end;
-    for i in 0..nparams {
-        let p = EVT_HDR_V2 + i * w;
-        total += if large {
-            u32::from_le_bytes(e[p..p + 4].try_into().expect("4 bytes")) as usize
-        } else {
-            u16::from_le_bytes([e[p], e[p + 1]]) as usize
-        };
+    let avail = e.len() - EVT_HDR_V2;
+    if nparams > avail / w {
+        return Err(nparams_error(nparams, avail / w));
     }
+    let table_end = EVT_HDR_V2 + nparams * w;
+    let lens = &e[EVT_HDR_V2..table_end];
+    let sum: usize = if large {
+        lens.chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize)
+            .sum()
+    } else {
+        lens.chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]) as usize)
+            .sum()
+    };
+    let total = table_end + sum;
     if total > e.len() {
-        return Err((
-            16,
-            ErrorKind::Invalid {
-                what: "event parameter lengths",
-                expected: format!("at most {} bytes", e.len()),
-                found: format!("{total} bytes"),
-            },
-        ));
+        return Err(lengths_error(total, e.len()));
     }
     Ok(())
+}
+
+#[cold]
+fn nparams_error(nparams: usize, most: usize) -> (usize, ErrorKind) {
+    (
+        22,
+        ErrorKind::Invalid {
+            what: "event nparams",
+            expected: format!("at most {most}"),
+            found: nparams.to_string(),
+        },
+    )
+}
+
+#[cold]
+fn lengths_error(total: usize, len: usize) -> (usize, ErrorKind) {
+    (
+        16,
+        ErrorKind::Invalid {
+            what: "event parameter lengths",
+            expected: format!("at most {len} bytes"),
+            found: format!("{total} bytes"),
+        },
+    )
 }
 
 /// Converts a version-1 event (no `nparams` in its header) to the current

@@ -282,6 +282,10 @@ pub struct FdInfo {
     pub role: Role,
     /// For a pidfd: the pid it refers to.
     pub pid: i64,
+    /// The socket is connected (`fd.connected`): set by a successful or
+    /// in-progress connect, by accept, by data moving through an IP socket,
+    /// and for TCP sockets of the capture's fd lists.
+    pub connected: bool,
 }
 
 impl FdInfo {

@@ -63,6 +63,7 @@ pub struct State {
     users: HashMap<u32, UserInfo>,
     groups: HashMap<u32, GroupInfo>,
     interfaces: Vec<InterfaceRecord>,
+    containers: container::Containers,
     machine: Option<MachineInfo>,
     cur: Current,
     pending: Pending,
@@ -189,6 +190,12 @@ impl State {
         self.procs.get(&pid)
     }
 
+    /// Metadata of container `id` (short id), from the capture's
+    /// container events.
+    pub fn container(&self, id: &str) -> Option<&container::ContainerInfo> {
+        self.containers.get(id)
+    }
+
     /// Working directory of `t`'s process (empty when unknown).
     pub fn cwd(&self, t: &Thread) -> &str {
         self.procs.get(&t.pid).map_or("", |p| p.cwd.as_str())
@@ -233,7 +240,8 @@ impl State {
             _ => None,
         };
         let enter = match thread {
-            Some(t) if self.cur.enter_valid => EventView::parse(&t.last_enter).ok(),
+            // a copy of an event checked when it was processed
+            Some(t) if self.cur.enter_valid => EventView::parse_prechecked(&t.last_enter).ok(),
             _ => None,
         };
         EventContext {
@@ -242,6 +250,19 @@ impl State {
             fd_num: self.cur.fd,
             fd,
             enter,
+        }
+    }
+
+    /// A context without the event's thread, fd or enter event, for
+    /// fields that read none of them (cheaper than [`State::context`]).
+    #[inline]
+    pub fn bare_context(&self) -> EventContext<'_> {
+        EventContext {
+            state: self,
+            thread: None,
+            fd_num: None,
+            fd: None,
+            enter: None,
         }
     }
 
@@ -342,6 +363,7 @@ impl State {
                     dport,
                     l4proto: L4Proto::from_scap(l4proto),
                 };
+                fi.connected = l4proto == 1;
             }
             FdAddress::Ipv6 {
                 sip,
@@ -357,6 +379,7 @@ impl State {
                     dport,
                     l4proto: L4Proto::from_scap(l4proto),
                 };
+                fi.connected = l4proto == 1;
             }
             FdAddress::Ipv4Server { ip, port, l4proto } => {
                 fi.sock = SockInfo::Ipv4Server {
@@ -461,25 +484,38 @@ impl State {
             enter_valid: false,
         };
         let info = ev.info();
-        if info.flags.has(EventFlags::SKIPPARSERESET) {
-            return;
-        }
         if parse::handle_threadless(self, ev) {
             return;
         }
+        if info.flags.has(EventFlags::SKIPPARSERESET) {
+            return;
+        }
+        let code = ev.code();
+        let kind = event_kind(code);
         // context switches never touch a thread's enter/exit pairing
-        if info.name == "switch" {
+        if kind == Kind::Switch {
             return;
         }
         let is_syscall = info.category.0 & peregrine_event::Category::SYSCALL != 0;
-        let creates = is_syscall && !matches!(info.name, "procexit");
-        if creates {
-            self.get_or_create(tid);
-        }
-        let Some(t) = self.threads.get_mut(&tid) else {
-            return;
+        let creates = is_syscall && kind != Kind::Procexit;
+        // One hash lookup for the thread, created if need be.
+        let t = if creates {
+            match self.threads.entry(tid) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    // a thread first seen: attach it to its own process
+                    self.procs.entry(tid).or_default().nthreads += 1;
+                    let mut t = Thread::unknown(tid);
+                    t.flags |= flags::ACTIVE;
+                    v.insert(t)
+                }
+            }
+        } else {
+            let Some(t) = self.threads.get_mut(&tid) else {
+                return;
+            };
+            t
         };
-        let code = ev.code();
         let uses_fd = info.flags.has(EventFlags::USES_FD);
         let creates_fd = info.flags.has(EventFlags::CREATES_FD);
         match ev.direction() {
@@ -501,7 +537,7 @@ impl State {
                     Some(c) => {
                         c + 1 == code
                             || (c == peregrine_event::code::SYSCALL_EXECVEAT_E
-                                && ev.info().name == "execve")
+                                && kind == Kind::Execve)
                     }
                     None => false,
                 };
@@ -523,7 +559,8 @@ impl State {
                 self.cur.enter_valid = valid;
                 let buf = std::mem::take(&mut t.last_enter);
                 let enter = if valid {
-                    EventView::parse(&buf).ok()
+                    // a copy of an event checked when it was processed
+                    EventView::parse_prechecked(&buf).ok()
                 } else {
                     None
                 };
@@ -551,15 +588,6 @@ impl State {
 
     // ------------------------------------------------------------------
     // Internal helpers
-
-    fn get_or_create(&mut self, tid: i64) {
-        if !self.threads.contains_key(&tid) {
-            self.attach(tid);
-            let mut t = Thread::unknown(tid);
-            t.flags |= flags::ACTIVE;
-            self.threads.insert(tid, t);
-        }
-    }
 
     fn attach(&mut self, pid: i64) {
         self.procs.entry(pid).or_default().nthreads += 1;
@@ -624,6 +652,33 @@ impl State {
     fn fd_mut(&mut self, tid: i64, fd: i64) -> Option<&mut FdInfo> {
         self.proc_of_mut(tid)?.fds.get_mut(&fd).map(Arc::make_mut)
     }
+}
+
+/// What [`State::process`] needs to know of an event code beyond its flags.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Other,
+    Switch,
+    Procexit,
+    Execve,
+}
+
+/// The [`Kind`] of every event code, from the names in the event table
+/// (so that every version of an event is covered), computed once.
+fn event_kind(code: u16) -> Kind {
+    static KINDS: std::sync::OnceLock<Vec<Kind>> = std::sync::OnceLock::new();
+    let kinds = KINDS.get_or_init(|| {
+        (0..=u16::MAX)
+            .map_while(peregrine_event::event_info)
+            .map(|i| match i.name {
+                "switch" => Kind::Switch,
+                "procexit" => Kind::Procexit,
+                "execve" => Kind::Execve,
+                _ => Kind::Other,
+            })
+            .collect()
+    });
+    kinds.get(code as usize).copied().unwrap_or(Kind::Other)
 }
 
 /// The fd an enter event uses: its `fd` parameter, else its first fd-typed one.

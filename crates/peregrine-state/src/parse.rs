@@ -34,7 +34,11 @@ fn cstr(b: &[u8]) -> &[u8] {
 }
 
 fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    // valid UTF-8 (nearly always) is checked faster than it is repaired
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
 }
 
 /// Splits a NUL-separated buffer (args, env, cgroups) as sinsp does.
@@ -114,6 +118,24 @@ pub(crate) fn handle_threadless(st: &mut State, ev: &EventView<'_>) -> bool {
         code::USER_ADDED_X | code::USER_DELETED_X | code::GROUP_ADDED_X | code::GROUP_DELETED_X => {
             true
         }
+        code::CONTAINER_E => {
+            let id = s(0);
+            if !id.is_empty() {
+                let info =
+                    container::ContainerInfo::from_fields(id, int(1).unwrap_or(0), s(2), s(3));
+                st.containers.insert(info);
+            }
+            true
+        }
+        code::CONTAINER_JSON_E | code::CONTAINER_JSON_2_E => {
+            if let Some(json) = ev.param_str(0)
+                && let Some(info) = container::ContainerInfo::from_json(cstr(json))
+            {
+                st.containers.insert(info);
+            }
+            true
+        }
+        code::CONTAINER_X | code::CONTAINER_JSON_X | code::CONTAINER_JSON_2_X => true,
         _ => false,
     }
 }
@@ -1187,6 +1209,11 @@ fn connect_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     let Some(fd) = st.cur.fd else {
         return;
     };
+    if (r >= 0 || r == -EINPROGRESS)
+        && let Some(f) = st.fd_mut(tid, fd)
+    {
+        f.connected = true;
+    }
     let enter_addr = a.enter("addr");
     let tuple = a.exit("tuple");
     let mut name = std::mem::take(&mut st.scratch);
@@ -1353,6 +1380,7 @@ fn accept_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
         fi.open_flags = fl & PPM_O_CLOEXEC;
     }
     fi.role = Role::Server;
+    fi.connected = true;
     st.add_fd(tid, fd, fi);
 }
 
@@ -1376,6 +1404,16 @@ fn rw_exit(st: &mut State, a: Args<'_, '_>, tid: i64, incoming: bool) {
     {
         let fi = new_socket(fam as u32, 2, 17, 0);
         st.add_fd(tid, fdn, fi);
+    }
+    // data moved through an IP socket: it is connected
+    if let Some(fdn) = fd
+        && st
+            .proc_of(tid)
+            .and_then(|p| p.fds.get(&fdn))
+            .is_some_and(|f| f.fd_type.is_inet() && !f.connected)
+        && let Some(f) = st.fd_mut(tid, fdn)
+    {
+        f.connected = true;
     }
     if !matches!(name, "recv" | "recvfrom" | "send" | "sendto") {
         return;

@@ -2,12 +2,13 @@
 //! engine, and print (or write) the events that pass the filter.
 
 use crate::cli::DumpArgs;
-use peregrine_event::{EventView, RenderOptions, code};
-use peregrine_filter::eval::matches;
+use peregrine_event::{RenderOptions, code};
+use peregrine_filter::eval::Filter;
 use peregrine_filter::extract::{Ctx, StreamInfo, extract};
 use peregrine_filter::parse::parse;
+use peregrine_filter::registry::FieldId;
 use peregrine_filter::{OutputFormat, Segment};
-use peregrine_scap::{Block, Reader, Writer};
+use peregrine_scap::{Block, ThreadedReader, Writer};
 use peregrine_state::State;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -44,10 +45,16 @@ fn dump(args: &DumpArgs) -> Result<ExitCode, String> {
         true => None,
         false => {
             let text = args.filter.join(" ");
-            Some(parse(&text).map_err(|e| format!("filter '{text}': {e}"))?)
+            let expr = parse(&text).map_err(|e| format!("filter '{text}': {e}"))?;
+            Some(Filter::new(&expr))
         }
     };
-    let mut reader = Reader::open(&args.capture).map_err(|e| format!("{path}: {e}"))?;
+    // A filter that reads no state is checked before the event's state
+    // context is looked up; only matching events pay for it.
+    let stateless = filter
+        .as_ref()
+        .is_some_and(|f| f.fields().iter().all(|f| reads_no_state(f.def.id)));
+    let mut reader = ThreadedReader::open(&args.capture).map_err(|e| format!("{path}: {e}"))?;
     let mut sink = match &args.write {
         Some(out) => {
             let file = File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -86,7 +93,9 @@ fn dump(args: &DumpArgs) -> Result<ExitCode, String> {
         };
         let meta = match block {
             Block::Event(eb) => {
-                let ev = match EventView::parse(eb.data) {
+                // Nothing to drop in an event block: skip the drop glue.
+                std::mem::forget(block);
+                let ev = match eb.view() {
                     Ok(ev) => ev,
                     Err(e) => {
                         eprintln!("peregrine: {path}: event after #{num}: {e}; skipped");
@@ -94,6 +103,10 @@ fn dump(args: &DumpArgs) -> Result<ExitCode, String> {
                     }
                 };
                 state.process(&ev);
+                // evt.reltime counts from the first event that is not a meta-event
+                if ev.info().category.0 & peregrine_event::Category::METAEVENT == 0 {
+                    stream.first_ts.get_or_insert(ev.ts());
+                }
                 let hidden = is_table_event(ev.code()) || is_hidden(ev.code());
                 if !is_table_event(ev.code()) {
                     num += 1;
@@ -106,15 +119,21 @@ fn dump(args: &DumpArgs) -> Result<ExitCode, String> {
                     }
                     continue;
                 }
-                stream.first_ts.get_or_insert(ev.ts());
-                let cx = Ctx {
+                let mut cx = Ctx {
                     ev,
                     num,
                     cpu: eb.cpu,
-                    st: state.context(),
+                    st: if stateless {
+                        state.bare_context()
+                    } else {
+                        state.context()
+                    },
                     stream: &stream,
                 };
-                if filter.as_ref().is_none_or(|f| matches(f, &cx)) {
+                if filter.as_ref().is_none_or(|f| f.matches(&cx)) {
+                    if stateless {
+                        cx.st = state.context();
+                    }
                     emit(&mut sink, &cx, eb.flags).map_err(|e| format!("output: {e}"))?;
                 }
                 stream.prev_ts = Some(ev.ts());
@@ -147,6 +166,17 @@ fn dump(args: &DumpArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Fields whose value comes from the event alone (never from the state
+/// context), so that a filter made of them can run before the context is
+/// looked up.
+fn reads_no_state(id: FieldId) -> bool {
+    use FieldId::*;
+    matches!(
+        id,
+        EvtNum | EvtCpu | EvtType | EvtDir | EvtRawtime | EvtRawtimeS | EvtRawtimeNs
+    )
 }
 
 /// User and group table events: they update the state but, as in sysdig,

@@ -26,7 +26,7 @@ pub use ast::{
     BinaryOp, CmpOp, Expr, ExprKind, FieldRef, Modifier, Operand, Rhs, Span, Transformer,
     TransformerArg, TransformerKind, UnaryOp, Value, line_col,
 };
-pub use parser::{DEFAULT_MAX_DEPTH, ParseError, Parser};
+pub use parser::{DEFAULT_MAX_DEPTH, OPERATORS, ParseError, Parser, binary_op};
 pub use resolve::{ListDef, MacroError, MacroErrorKind, UndefinedMacro};
 
 /// Parses a condition with Falco's grammar and the rules loader's maximum

@@ -106,6 +106,60 @@ const OPERATORS_MSG: &str = "'exists', '<=', '<', '>=', '>', '==', '=', '!=', 'g
      'contains', 'icontains', 'bcontains', 'startswith', 'bstartswith', 'endswith', 'regex', \
      'intersects', 'in', 'pmatch'";
 
+/// Every check operator, in libsinsp's order (its `supported_operators()`).
+pub const OPERATORS: [&str; 20] = [
+    "exists",
+    "<=",
+    "<",
+    ">=",
+    ">",
+    "==",
+    "=",
+    "!=",
+    "glob",
+    "iglob",
+    "contains",
+    "icontains",
+    "bcontains",
+    "startswith",
+    "bstartswith",
+    "endswith",
+    "regex",
+    "intersects",
+    "in",
+    "pmatch",
+];
+
+/// The binary operator written as `text`: one operator word or symbol
+/// (`=`, `in`, `startswith`), optionally followed by blanks and a list
+/// modifier after a string operator (`startswith oneof`). `None` for
+/// anything else, `exists` included.
+pub fn binary_op(text: &str) -> Option<BinaryOp> {
+    let mut words = text.split(|c: char| c.is_ascii() && is_blank(c as u8));
+    let words: Vec<&str> = std::iter::from_fn(|| words.next())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let (op, modifier) = match words.as_slice() {
+        [op] => (*op, None),
+        [op, m] => (*op, Some(MODIFIERS.iter().find(|(w, _)| w == m)?.1)),
+        _ => return None,
+    };
+    if let Some((_, _, c)) = STR_OPS.iter().find(|(w, _, _)| *w == op) {
+        return Some(BinaryOp { cmp: *c, modifier });
+    }
+    if modifier.is_some() {
+        return None;
+    }
+    NUM_OPS
+        .iter()
+        .chain(LIST_OPS.iter())
+        .find(|(w, _)| *w == op)
+        .map(|(_, c)| BinaryOp {
+            cmp: *c,
+            modifier: None,
+        })
+}
+
 /// POSIX `[[:space:]]`.
 pub(crate) fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')

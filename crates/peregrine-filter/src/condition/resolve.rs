@@ -263,12 +263,17 @@ fn expand_lists_with(e: &mut Expr, f: &mut impl FnMut(&str) -> Option<Vec<String
         ExprKind::Not(c) => expand_lists_with(c, f),
         ExprKind::Binary { op, rhs, .. } => {
             if let Rhs::Value(v) = rhs {
-                if op.takes_list()
-                    && v.is_identifier()
+                if v.is_identifier()
                     && let Some(items) = f(&v.text)
                 {
                     let span = v.span;
-                    *rhs = Rhs::List(items.iter().map(|i| item_value(i, span)).collect(), span);
+                    if op.takes_list() {
+                        *rhs = Rhs::List(items.iter().map(|i| item_value(i, span)).collect(), span);
+                    } else {
+                        // Falco substitutes a bare list name by its items as
+                        // text: `proc.name=cat_binaries` becomes `proc.name=cat`.
+                        *v = item_value(&items.join(", "), span);
+                    }
                 }
                 return;
             }

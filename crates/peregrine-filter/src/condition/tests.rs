@@ -786,3 +786,38 @@ fn event_types_regression_suite() {
         );
     }
 }
+
+#[test]
+fn operators_as_written_in_exceptions() {
+    let listed: Vec<String> = OPERATORS.iter().map(|o| format!("'{o}'")).collect();
+    assert_eq!(
+        perr("a.b ~ 1").message,
+        format!(
+            "expected a valid check operator: one of {}",
+            listed.join(", ")
+        )
+    );
+    for op in OPERATORS.iter().filter(|o| **o != "exists") {
+        let b = binary_op(op).unwrap();
+        assert_eq!((b.cmp.as_str(), b.modifier), (*op, None));
+    }
+    let b = binary_op(" startswith \t oneof ").unwrap();
+    assert_eq!(
+        (b.cmp, b.modifier),
+        (CmpOp::StartsWith, Some(Modifier::OneOf))
+    );
+    assert!(b.takes_list());
+    assert!(binary_op("in").unwrap().takes_list());
+    assert!(!binary_op("=").unwrap().takes_list());
+    for bad in [
+        "exists",
+        "",
+        "in oneof",
+        "< anyof",
+        "startswith oneof x",
+        "oneof",
+        "==",
+    ] {
+        assert_eq!(binary_op(bad).is_some(), bad == "==", "{bad:?}");
+    }
+}
