@@ -9,10 +9,12 @@
 
 pub mod alert;
 pub mod engine;
+pub mod replay;
 pub mod select;
 pub mod stats;
 
 pub use alert::{Alert, AlertFormat};
 pub use engine::{Engine, EngineOptions, Rule, RuleError};
+pub use replay::{Replay, ReplayEnd, ReplayEvent, ReplayHandler};
 pub use select::NamePattern;
 pub use stats::Stats;

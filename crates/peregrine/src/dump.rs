@@ -2,16 +2,17 @@
 //! engine, and print (or write) the events that pass the filter.
 
 use crate::cli::DumpArgs;
-use peregrine_event::{RenderOptions, code};
+use peregrine_engine::{Replay, ReplayEnd, ReplayEvent, ReplayHandler};
+use peregrine_event::RenderOptions;
 use peregrine_filter::eval::Filter;
-use peregrine_filter::extract::{Ctx, StreamInfo, extract};
+use peregrine_filter::extract::{Ctx, extract};
 use peregrine_filter::parse::parse;
 use peregrine_filter::registry::FieldId;
 use peregrine_filter::{OutputFormat, Segment};
-use peregrine_scap::{Block, ThreadedReader, Writer};
-use peregrine_state::State;
+use peregrine_scap::Writer;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::ops::ControlFlow;
 use std::process::ExitCode;
 
 /// sysdig's default line format.
@@ -54,8 +55,7 @@ fn dump(args: &DumpArgs) -> Result<ExitCode, String> {
     let stateless = filter
         .as_ref()
         .is_some_and(|f| f.fields().iter().all(|f| reads_no_state(f.def.id)));
-    let mut reader = ThreadedReader::open(&args.capture).map_err(|e| format!("{path}: {e}"))?;
-    let mut sink = match &args.write {
+    let sink = match &args.write {
         Some(out) => {
             let file = File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
             let writer =
@@ -73,83 +73,26 @@ fn dump(args: &DumpArgs) -> Result<ExitCode, String> {
         }
     };
 
-    let mut state = State::new();
-    let mut stream = StreamInfo {
-        hostname: hostname(),
-        render: RenderOptions::SYSDIG,
-        ..StreamInfo::default()
+    let mut replay = Replay::open(&args.capture, RenderOptions::SYSDIG, crate::app::hostname())
+        .map_err(|e| format!("{path}: {e}"))?;
+    let mut handler = DumpHandler {
+        sink,
+        filter,
+        stateless,
     };
-    let mut num = 0u64;
-    let mut failed = false;
-    loop {
-        let block = match reader.next_block() {
-            Ok(Some(block)) => block,
-            Ok(None) => break,
-            Err(e) => {
-                eprintln!("peregrine: {path}: {e}");
-                failed = true;
-                break;
-            }
-        };
-        let meta = match block {
-            Block::Event(eb) => {
-                // Nothing to drop in an event block: skip the drop glue.
-                std::mem::forget(block);
-                let ev = match eb.view() {
-                    Ok(ev) => ev,
-                    Err(e) => {
-                        eprintln!("peregrine: {path}: event after #{num}: {e}; skipped");
-                        continue;
-                    }
-                };
-                state.process(&ev);
-                // evt.reltime counts from the first event that is not a meta-event
-                if ev.info().category.0 & peregrine_event::Category::METAEVENT == 0 {
-                    stream.first_ts.get_or_insert(ev.ts());
-                }
-                let hidden = is_table_event(ev.code()) || is_hidden(ev.code());
-                if !is_table_event(ev.code()) {
-                    num += 1;
-                }
-                if hidden {
-                    // Not shown, but a written capture keeps them: they carry state.
-                    if let Sink::Capture(w) = &mut sink {
-                        w.write_event(eb.cpu, eb.flags, ev.bytes())
-                            .map_err(|e| format!("output: {e}"))?;
-                    }
-                    continue;
-                }
-                let mut cx = Ctx {
-                    ev,
-                    num,
-                    cpu: eb.cpu,
-                    st: if stateless {
-                        state.bare_context()
-                    } else {
-                        state.context()
-                    },
-                    stream: &stream,
-                };
-                if filter.as_ref().is_none_or(|f| f.matches(&cx)) {
-                    if stateless {
-                        cx.st = state.context();
-                    }
-                    emit(&mut sink, &cx, eb.flags).map_err(|e| format!("output: {e}"))?;
-                }
-                stream.prev_ts = Some(ev.ts());
-                continue;
-            }
-            other => Meta::from(other),
-        };
-        if let Sink::Capture(w) = &mut sink
-            && !matches!(meta, Meta::Unknown(..))
-        {
-            w.write_raw_block(reader.raw_block())
-                .map_err(|e| e.to_string())?;
-        }
-        meta.apply(&mut state, &path.to_string());
+    let end = replay.run(&mut handler);
+    for w in replay.warnings() {
+        eprintln!("peregrine: {path}: {w}");
     }
-    match sink {
+    let failed = match end {
+        ReplayEnd::Done => false,
+        ReplayEnd::Damaged(e) => {
+            eprintln!("peregrine: {path}: {e}");
+            true
+        }
+        ReplayEnd::Handler(e) => return Err(format!("output: {e}")),
+    };
+    match handler.sink {
         Sink::Print { mut out, .. } => match out.flush() {
             Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(format!("output: {e}")),
             _ => {}
@@ -168,6 +111,47 @@ fn dump(args: &DumpArgs) -> Result<ExitCode, String> {
     })
 }
 
+/// Prints or writes the events that pass the filter.
+struct DumpHandler {
+    sink: Sink,
+    filter: Option<Filter>,
+    stateless: bool,
+}
+
+impl ReplayHandler for DumpHandler {
+    type Error = io::Error;
+
+    fn event(&mut self, event: &ReplayEvent<'_>) -> io::Result<ControlFlow<()>> {
+        if event.hidden {
+            // Not shown, but a written capture keeps them: they carry state.
+            if let Sink::Capture(w) = &mut self.sink {
+                w.write_event(event.cpu, event.flags, event.ev.bytes())
+                    .map_err(io::Error::other)?;
+            }
+            return Ok(ControlFlow::Continue(()));
+        }
+        // A filter that reads no state is checked before the event's state
+        // context is looked up; only matching events pay for it.
+        let cx = if self.stateless {
+            event.bare_ctx()
+        } else {
+            event.ctx()
+        };
+        if self.filter.as_ref().is_none_or(|f| f.matches(&cx)) {
+            let cx = if self.stateless { event.ctx() } else { cx };
+            emit(&mut self.sink, &cx, event.flags)?;
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    fn metadata(&mut self, raw_block: &[u8]) -> io::Result<()> {
+        if let Sink::Capture(w) = &mut self.sink {
+            w.write_raw_block(raw_block).map_err(io::Error::other)?;
+        }
+        Ok(())
+    }
+}
+
 /// Fields whose value comes from the event alone (never from the state
 /// context), so that a filter made of them can run before the context is
 /// looked up.
@@ -177,69 +161,6 @@ fn reads_no_state(id: FieldId) -> bool {
         id,
         EvtNum | EvtCpu | EvtType | EvtDir | EvtRawtime | EvtRawtimeS | EvtRawtimeNs
     )
-}
-
-/// User and group table events: they update the state but, as in sysdig,
-/// are neither numbered nor shown.
-fn is_table_event(c: u16) -> bool {
-    matches!(
-        c,
-        code::USER_ADDED_E | code::USER_DELETED_E | code::GROUP_ADDED_E | code::GROUP_DELETED_E
-    )
-}
-
-/// Events that are numbered but not shown: the driver's per-process CPU
-/// samples and capture markers.
-fn is_hidden(c: u16) -> bool {
-    matches!(c, code::PROCINFO_E | code::SCAPEVENT_E)
-}
-
-/// A metadata block, detached from the reader's buffer.
-enum Meta {
-    Apply(Block<'static>),
-    Unknown(u32, u64),
-}
-
-impl From<Block<'_>> for Meta {
-    fn from(block: Block<'_>) -> Meta {
-        match block {
-            Block::Event(_) => Meta::Unknown(0, 0),
-            Block::MachineInfo(m) => Meta::Apply(Block::MachineInfo(m)),
-            Block::ProcessList(l) => Meta::Apply(Block::ProcessList(l)),
-            Block::FdList { pid, fds } => Meta::Apply(Block::FdList { pid, fds }),
-            Block::InterfaceList(l) => Meta::Apply(Block::InterfaceList(l)),
-            Block::UserList { users, groups } => Meta::Apply(Block::UserList { users, groups }),
-            Block::SectionHeader(h) => Meta::Apply(Block::SectionHeader(h)),
-            Block::Unknown {
-                block_type, offset, ..
-            } => Meta::Unknown(block_type, offset),
-        }
-    }
-}
-
-impl Meta {
-    fn apply(self, state: &mut State, path: &str) {
-        match self {
-            Meta::Apply(Block::MachineInfo(m)) => state.set_machine_info(m),
-            Meta::Apply(Block::ProcessList(list)) => {
-                list.into_iter().for_each(|t| state.load_thread(t))
-            }
-            Meta::Apply(Block::FdList { pid, fds }) => {
-                fds.into_iter().for_each(|f| state.load_fd(pid as i64, f))
-            }
-            Meta::Apply(Block::InterfaceList(list)) => state.load_interfaces(list),
-            Meta::Apply(Block::UserList { users, groups }) => {
-                users.into_iter().for_each(|u| state.load_user(u));
-                groups.into_iter().for_each(|g| state.load_group(g));
-            }
-            Meta::Apply(_) => {}
-            Meta::Unknown(block_type, offset) => {
-                eprintln!(
-                    "peregrine: {path}: offset {offset}: unknown block type {block_type:#x} skipped"
-                )
-            }
-        }
-    }
 }
 
 /// Prints or writes one matching event.
@@ -276,12 +197,4 @@ fn render_line(format: &OutputFormat, cx: &Ctx<'_>, line: &mut String) -> bool {
         }
     }
     true
-}
-
-fn hostname() -> String {
-    std::env::var("FALCO_HOSTNAME").ok().unwrap_or_else(|| {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    })
 }
