@@ -22,16 +22,14 @@ pub struct Config {
     pub time_format_iso_8601: bool,
     /// Minimum rule priority that is loaded.
     pub priority: String,
-    /// Alerts on standard output.
-    pub stdout_output: bool,
-    /// Buffer outputs.
-    pub buffered_outputs: bool,
     /// Lifecycle messages on standard error.
     pub log_stderr: bool,
     /// `engine.kind` (`modern_ebpf`, `replay`, ...).
     pub engine_kind: String,
     /// `engine.replay.capture_file`.
     pub replay_capture_file: Option<PathBuf>,
+    /// The whole document, for the keys other parts read.
+    tree: Node,
 }
 
 /// A configuration error: the file, the key path and what was wrong.
@@ -239,12 +237,20 @@ impl Config {
             json_include_tags_property: boolean("json_include_tags_property", true)?,
             time_format_iso_8601: boolean("time_format_iso_8601", false)?,
             priority: string("priority")?.unwrap_or_else(|| "debug".into()),
-            stdout_output: boolean("stdout_output.enabled", true)?,
-            buffered_outputs: boolean("buffered_outputs", false)?,
             log_stderr: boolean("log_stderr", true)?,
             engine_kind: string("engine.kind")?.unwrap_or_else(|| "modern_ebpf".into()),
             replay_capture_file: string("engine.replay.capture_file")?.map(PathBuf::from),
+            tree,
         })
+    }
+}
+
+impl Config {
+    /// The scalar at a dotted key path, as text (`None` when absent,
+    /// null, or not a scalar).
+    pub fn lookup(&self, path: &str) -> Option<String> {
+        let node = path.split('.').try_fold(&self.tree, |n, k| n.get(k))?;
+        node.scalar().map(str::to_string)
     }
 }
 

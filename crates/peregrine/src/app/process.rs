@@ -1,12 +1,18 @@
 //! Processing events: replay a capture file through the state engine and
-//! the rules engine, writing alerts as they match.
+//! the rules engine, and send each alert to the configured outputs.
 
 use super::{App, Flow};
 use peregrine_engine::{AlertFormat, Engine, Replay, ReplayEnd, ReplayEvent, ReplayHandler};
 use peregrine_event::RenderOptions;
-use std::io::{self, BufWriter, StdoutLock, Write};
+use peregrine_outputs::{AlertMessage, Outputs, OutputsConfig};
+use std::convert::Infallible;
+use std::io::Write;
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
+
+/// Alerts a replay may queue per channel: a capture is read faster than
+/// any channel writes, and replayed alerts must not be dropped.
+const REPLAY_QUEUE_CAPACITY: usize = 1 << 20;
 
 /// Replays the capture file (`-e` or `engine.replay.capture_file`).
 pub fn process_events(app: &mut App) -> Result<Flow, String> {
@@ -22,6 +28,15 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
                 .into(),
         );
     };
+    let mut outputs_config =
+        OutputsConfig::from_lookup(|key| config.lookup(key)).map_err(|e| e.to_string())?;
+    if app.args.unbuffered {
+        outputs_config.buffered_outputs = false;
+    }
+    outputs_config.queue_capacity = outputs_config.queue_capacity.max(REPLAY_QUEUE_CAPACITY);
+    let output_timeout = outputs_config.output_timeout;
+    let outputs = Outputs::new(outputs_config).map_err(|e| e.to_string())?;
+
     let path = capture.display().to_string();
     let mut replay = Replay::open(
         &capture,
@@ -29,45 +44,51 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
         app.alert_format.hostname.clone(),
     )
     .map_err(|e| format!("{path}: {e}"))?;
-    let mut handler = AlertWriter {
+    let end = replay.run(&mut AlertSender {
         engine: app.engine.as_mut().expect("rules loaded"),
         format: &app.alert_format,
-        out: BufWriter::new(io::stdout().lock()),
-        print: config.stdout_output,
-        flush_each: app.args.unbuffered || !config.buffered_outputs,
+        outputs: &outputs,
         deadline: (app.args.duration > 0)
             .then(|| Instant::now() + Duration::from_secs(app.args.duration)),
-    };
-    let end = replay.run(&mut handler);
-    if app.args.verbose {
-        let summary = handler.engine.summary();
-        write!(handler.out, "{summary}").map_err(|e| format!("stdout: {e}"))?;
+    });
+    // Outputs first: the summary comes after every alert.
+    let report = outputs.shutdown(output_timeout.max(Duration::from_secs(5)));
+    for ch in &report.stats.channels {
+        let undelivered = ch.dropped + ch.failed + ch.lost;
+        if undelivered > 0 {
+            eprintln!(
+                "output {}: {undelivered} alerts not delivered ({} dropped, {} failed, {} lost)",
+                ch.name, ch.dropped, ch.failed, ch.lost
+            );
+        }
     }
-    handler.out.flush().map_err(|e| format!("stdout: {e}"))?;
+    if app.args.verbose {
+        let mut out = std::io::stdout().lock();
+        let summary = app.engine.as_ref().expect("rules loaded").summary();
+        write!(out, "{summary}").map_err(|e| format!("stdout: {e}"))?;
+        out.flush().map_err(|e| format!("stdout: {e}"))?;
+    }
     for w in replay.warnings() {
         eprintln!("{path}: {w}");
     }
     match end {
-        ReplayEnd::Done => Ok(Flow::Exit(0)),
+        ReplayEnd::Done | ReplayEnd::Handler(_) => Ok(Flow::Exit(0)),
         ReplayEnd::Damaged(e) => Err(format!("{path}: {e}")),
-        ReplayEnd::Handler(e) => Err(format!("stdout: {e}")),
     }
 }
 
-/// Runs the rules on each event and writes the alerts to standard output.
-struct AlertWriter<'a> {
+/// Runs the rules on each event and sends alerts to the outputs.
+struct AlertSender<'a> {
     engine: &'a mut Engine,
     format: &'a AlertFormat,
-    out: BufWriter<StdoutLock<'static>>,
-    print: bool,
-    flush_each: bool,
+    outputs: &'a Outputs,
     deadline: Option<Instant>,
 }
 
-impl ReplayHandler for AlertWriter<'_> {
-    type Error = io::Error;
+impl ReplayHandler for AlertSender<'_> {
+    type Error = Infallible;
 
-    fn event(&mut self, event: &ReplayEvent<'_>) -> io::Result<ControlFlow<()>> {
+    fn event(&mut self, event: &ReplayEvent<'_>) -> Result<ControlFlow<()>, Infallible> {
         if event.hidden {
             return Ok(ControlFlow::Continue(()));
         }
@@ -78,24 +99,26 @@ impl ReplayHandler for AlertWriter<'_> {
             return Ok(ControlFlow::Break(()));
         }
         let cx = event.ctx();
-        if let Some(rule) = self.engine.process(&cx)
-            && self.print
-        {
+        if let Some(rule) = self.engine.process(&cx) {
             let time_field = if self.format.time_iso_8601 {
                 "evt.time.iso8601"
             } else {
                 "evt.time"
             };
             let alert = self.engine.alert(rule, &cx, time_field);
-            let line = if self.format.json {
+            let json = if self.format.json {
                 alert.json(self.format)
             } else {
-                alert.text(self.format)
+                String::new()
             };
-            writeln!(self.out, "{line}")?;
-            if self.flush_each {
-                self.out.flush()?;
-            }
+            self.outputs.send(AlertMessage {
+                ts: alert.ts,
+                priority: alert.priority,
+                rule: alert.rule.to_string(),
+                source: alert.source.to_string(),
+                text: alert.text(self.format),
+                json,
+            });
         }
         Ok(ControlFlow::Continue(()))
     }
