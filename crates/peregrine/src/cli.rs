@@ -101,6 +101,14 @@ pub struct FalcoArgs {
     #[arg(long = "version")]
     pub version: bool,
 
+    /// Write periodic capture statistics (JSON lines) to this file.
+    #[arg(short = 's', value_name = "stats_file")]
+    pub stats_file: Option<PathBuf>,
+
+    /// Milliseconds between two samples of -s.
+    #[arg(long = "stats-interval", value_name = "msec", default_value_t = 5000)]
+    pub stats_interval: u64,
+
     /// Load configuration and rules, report errors, process no event.
     #[arg(long = "dry-run")]
     pub dry_run: bool,

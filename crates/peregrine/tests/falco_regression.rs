@@ -24,38 +24,6 @@ const DEFERRED: &[(&str, &str)] = &[
         "needs traces-positive/falco-event-generator.scap, which is not available (HARNESS.md)",
     ),
     ("grpc_unix_socket_outputs", "needs the gRPC output"),
-    (
-        "monitor_syscall_drops_none",
-        "needs syscall_event_drops handling (outputs issue)",
-    ),
-    (
-        "monitor_syscall_drops_ignore",
-        "needs syscall_event_drops handling (outputs issue)",
-    ),
-    (
-        "monitor_syscall_drops_ignore_and_log",
-        "needs syscall_event_drops handling (outputs issue)",
-    ),
-    (
-        "monitor_syscall_drops_threshold_oor",
-        "needs syscall_event_drops handling (outputs issue)",
-    ),
-    (
-        "monitor_syscall_drops_threshold_neg",
-        "needs syscall_event_drops handling (outputs issue)",
-    ),
-    (
-        "monitor_syscall_drops_log",
-        "needs syscall_event_drops handling (outputs issue)",
-    ),
-    (
-        "monitor_syscall_drops_alert",
-        "needs syscall_event_drops handling (outputs issue)",
-    ),
-    (
-        "monitor_syscall_drops_exit",
-        "needs syscall_event_drops handling (outputs issue)",
-    ),
 ];
 
 fn suite_dir() -> PathBuf {

@@ -2,6 +2,8 @@
 //! the rules engine, and send each alert to the configured outputs.
 
 use super::{App, Flow};
+use crate::cli::FalcoArgs;
+use crate::config::Config;
 use peregrine_engine::{AlertFormat, Engine, Replay, ReplayEnd, ReplayEvent, ReplayHandler};
 use peregrine_event::RenderOptions;
 use peregrine_outputs::{AlertMessage, Outputs, OutputsConfig};
@@ -28,14 +30,11 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
                 .into(),
         );
     };
-    let mut outputs_config =
-        OutputsConfig::from_lookup(|key| config.lookup(key)).map_err(|e| e.to_string())?;
-    if app.args.unbuffered {
-        outputs_config.buffered_outputs = false;
-    }
-    outputs_config.queue_capacity = outputs_config.queue_capacity.max(REPLAY_QUEUE_CAPACITY);
+    let outputs_config = outputs_config(config, app.args)?;
     let output_timeout = outputs_config.output_timeout;
-    let outputs = Outputs::new(outputs_config).map_err(|e| e.to_string())?;
+    let mut outputs = Outputs::new(outputs_config).map_err(|e| e.to_string())?;
+    // Drop handling, -s samples, metrics (issue 4).
+    let mut monitors = super::stats::Monitors::new(app)?;
 
     let path = capture.display().to_string();
     let mut replay = Replay::open(
@@ -46,11 +45,21 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
     .map_err(|e| format!("{path}: {e}"))?;
     let end = replay.run(&mut AlertSender {
         engine: app.engine.as_mut().expect("rules loaded"),
-        format: &app.alert_format,
-        outputs: &outputs,
+        format: app.alert_format.clone(),
+        outputs: &mut outputs,
+        // Signals and reloads between events (issue 4, operations).
+        ops: super::reload::Ops::new(
+            app.args,
+            &app.control,
+            app.watcher.as_ref(),
+            config,
+            start_outputs,
+        ),
+        monitors: &mut monitors,
         deadline: (app.args.duration > 0)
             .then(|| Instant::now() + Duration::from_secs(app.args.duration)),
     });
+    monitors.finish(app.engine.as_ref().expect("rules loaded"), &outputs);
     // Outputs first: the summary comes after every alert.
     let report = outputs.shutdown(output_timeout.max(Duration::from_secs(5)));
     for ch in &report.stats.channels {
@@ -71,17 +80,40 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
     for w in replay.warnings() {
         eprintln!("{path}: {w}");
     }
+    monitors.print_drop_stats();
+    if monitors.exit_requested() {
+        return Err("Drop manager internal error".into());
+    }
     match end {
         ReplayEnd::Done | ReplayEnd::Handler(_) => Ok(Flow::Exit(0)),
         ReplayEnd::Damaged(e) => Err(format!("{path}: {e}")),
     }
 }
 
+/// The outputs configuration: `falco.yaml`, `-U`, and a queue long
+/// enough for a replay.
+fn outputs_config(config: &Config, args: &FalcoArgs) -> Result<OutputsConfig, String> {
+    let mut outputs_config =
+        OutputsConfig::from_lookup(|key| config.lookup(key)).map_err(|e| e.to_string())?;
+    if args.unbuffered {
+        outputs_config.buffered_outputs = false;
+    }
+    outputs_config.queue_capacity = outputs_config.queue_capacity.max(REPLAY_QUEUE_CAPACITY);
+    Ok(outputs_config)
+}
+
+/// Starts the outputs of a configuration (also on reload).
+fn start_outputs(config: &Config, args: &FalcoArgs) -> Result<Outputs, String> {
+    Outputs::new(outputs_config(config, args)?).map_err(|e| e.to_string())
+}
+
 /// Runs the rules on each event and sends alerts to the outputs.
 struct AlertSender<'a> {
     engine: &'a mut Engine,
-    format: &'a AlertFormat,
-    outputs: &'a Outputs,
+    format: AlertFormat,
+    outputs: &'a mut Outputs,
+    ops: super::reload::Ops<'a>,
+    monitors: &'a mut super::stats::Monitors,
     deadline: Option<Instant>,
 }
 
@@ -89,6 +121,20 @@ impl ReplayHandler for AlertSender<'_> {
     type Error = Infallible;
 
     fn event(&mut self, event: &ReplayEvent<'_>) -> Result<ControlFlow<()>, Infallible> {
+        if self.ops.pending()
+            && self
+                .ops
+                .between_events(self.engine, &mut self.format, self.outputs)
+                .is_break()
+        {
+            return Ok(ControlFlow::Break(()));
+        }
+        if !self
+            .monitors
+            .event(event.ev.ts(), self.engine, self.outputs)
+        {
+            return Ok(ControlFlow::Break(()));
+        }
         if event.hidden {
             return Ok(ControlFlow::Continue(()));
         }
@@ -107,7 +153,7 @@ impl ReplayHandler for AlertSender<'_> {
             };
             let alert = self.engine.alert(rule, &cx, time_field);
             let json = if self.format.json {
-                alert.json(self.format)
+                alert.json(&self.format)
             } else {
                 String::new()
             };
@@ -116,7 +162,7 @@ impl ReplayHandler for AlertSender<'_> {
                 priority: alert.priority,
                 rule: alert.rule.to_string(),
                 source: alert.source.to_string(),
-                text: alert.text(self.format),
+                text: alert.text(&self.format),
                 json,
             });
         }

@@ -1,0 +1,236 @@
+//! Configuration loading: includes, `-o` overrides, unknown keys and
+//! wrong types, with temporary files.
+
+use super::*;
+
+/// A temporary folder removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir =
+            std::env::temp_dir().join(format!("peregrine-config-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn load(path: &Path, opts: &[&str]) -> Result<Config, ConfigError> {
+    let opts: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
+    Config::load(Some(path), &opts)
+}
+
+#[test]
+fn options_override_nested_keys_and_lists() {
+    let c = load(
+        Path::new("/dev/null"),
+        &[
+            "json_output=true",
+            "engine.replay.capture_file=/tmp/x.scap",
+            "rules_files[0]=/a.yaml",
+            "rules_files[1]=/b.yaml",
+            "rules_files[]=/c.yaml",
+        ],
+    )
+    .unwrap();
+    assert!(c.json_output);
+    assert_eq!(c.replay_capture_file, Some(PathBuf::from("/tmp/x.scap")));
+    assert_eq!(
+        c.rules_files,
+        [
+            PathBuf::from("/a.yaml"),
+            PathBuf::from("/b.yaml"),
+            PathBuf::from("/c.yaml")
+        ]
+    );
+}
+
+#[test]
+fn option_values_stay_strings_unless_braced() {
+    let c = load(
+        Path::new("/dev/null"),
+        &[
+            "program_output.program=jq '{text: .output}'",
+            "append_output={match: {source: syscall}}",
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        c.lookup("program_output.program").as_deref(),
+        Some("jq '{text: .output}'")
+    );
+    assert_eq!(
+        c.lookup("append_output.match.source").as_deref(),
+        Some("syscall")
+    );
+}
+
+#[test]
+fn list_items_and_appends_on_file_lists() {
+    let t = TempDir::new("lists");
+    let main = t.write("falco.yaml", "rules_files:\n  - /r1.yaml\n  - /r2.yaml\n");
+    let c = load(&main, &["rules_files[1]=/x.yaml", "rules_files[]=/y.yaml"]).unwrap();
+    assert_eq!(
+        c.rules_files,
+        [
+            PathBuf::from("/r1.yaml"),
+            PathBuf::from("/x.yaml"),
+            PathBuf::from("/y.yaml")
+        ]
+    );
+    assert!(load(&main, &["rules_files[5]=/z.yaml"]).is_err());
+}
+
+#[test]
+fn config_files_merge_in_order_with_strategies() {
+    let t = TempDir::new("includes");
+    let d = t.0.display();
+    let main = t.write(
+        "falco.yaml",
+        &format!(
+            "rules_files: [/main.yaml]\njson_output: false\npriority: debug\nconfig_files:\n  \
+             - {d}/one.yaml\n  - path: {d}/conf.d\n    strategy: override\n  \
+             - path: {d}/late.yaml\n    strategy: add-only\n  - {d}/missing.yaml\n"
+        ),
+    );
+    t.write("one.yaml", "rules_files: [/one.yaml]\njson_output: true\n");
+    // A folder: files in name order, the later one winning.
+    t.write("conf.d/b.yaml", "priority: error\n");
+    t.write("conf.d/a.yaml", "priority: warning\nlog_level: notice\n");
+    t.write(
+        "late.yaml",
+        "priority: critical\ntime_format_iso_8601: true\n",
+    );
+    let c = load(&main, &[]).unwrap();
+    // append: lists grow, scalars are replaced.
+    assert_eq!(
+        c.rules_files,
+        [PathBuf::from("/main.yaml"), PathBuf::from("/one.yaml")]
+    );
+    assert!(c.json_output);
+    assert_eq!(c.priority, "error");
+    assert_eq!(c.log_level, "notice");
+    // add-only: existing keys kept, new ones added.
+    assert!(c.time_format_iso_8601);
+    assert_eq!(c.sources.files.len(), 5, "{:?}", c.sources.files);
+    // -o applies after the includes.
+    let c = load(&main, &["priority=notice"]).unwrap();
+    assert_eq!(c.priority, "notice");
+}
+
+#[test]
+fn config_files_from_an_option_and_include_errors() {
+    let t = TempDir::new("include-errors");
+    let main = t.write("falco.yaml", "json_output: false\n");
+    let extra = t.write("extra.yaml", "json_output: true\n");
+    let opt = format!("config_files[]={}", extra.display());
+    assert!(load(&main, &[&opt]).unwrap().json_output);
+
+    let nested = t.write("nested.yaml", "config_files: [/x.yaml]\n");
+    let opt = format!("config_files={}", nested.display());
+    let err = load(&main, &[&opt]).unwrap_err();
+    assert!(err.0.contains("included config file"), "{err}");
+
+    let opt = format!("config_files={}", main.display());
+    let err = load(&main, &[&opt]).unwrap_err();
+    assert!(err.0.contains("recursively include"), "{err}");
+
+    let err = load(
+        &main,
+        &["config_files[0].path=/x", "config_files[0].strategy=merge"],
+    )
+    .unwrap_err();
+    assert!(err.0.contains("config_files[0].strategy"), "{err}");
+}
+
+#[test]
+fn unknown_top_level_keys_are_warned_with_their_file() {
+    let t = TempDir::new("unknown");
+    let main = t.write("falco.yaml", "json_output: true\nfrobnicate: 3\n");
+    let c = load(&main, &["also_unknown.x=1"]).unwrap();
+    assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+    assert!(c.warnings[0].contains("'frobnicate'"));
+    assert!(c.warnings[0].contains("falco.yaml"));
+    assert!(c.warnings[1].contains("'also_unknown'"));
+    assert!(c.warnings[1].contains("-o also_unknown.x=1"));
+}
+
+#[test]
+fn wrong_types_are_rejected_with_the_key_path() {
+    let t = TempDir::new("types");
+    let cases = [
+        (
+            "outputs:\n  rate: fast\n",
+            "config key 'outputs.rate': expected a number",
+        ),
+        ("outputs: 3\n", "config key 'outputs': expected a map"),
+        (
+            "json_output: maybe\n",
+            "config key 'json_output': expected true or false",
+        ),
+        (
+            "output_timeout: -1\n",
+            "config key 'output_timeout': expected a non-negative integer",
+        ),
+        (
+            "log_level: loud\n",
+            "config key 'log_level': expected one of emergency",
+        ),
+        (
+            "file_output:\n  filename: [a, b]\n",
+            "config key 'file_output.filename': expected a string",
+        ),
+        (
+            "rules_files:\n  - {a: 1}\n",
+            "config key 'rules_files': expected a path or a list",
+        ),
+        (
+            "watch_config_files: often\n",
+            "config key 'watch_config_files'",
+        ),
+    ];
+    for (text, expected) in cases {
+        let p = t.write("falco.yaml", text);
+        let err = load(&p, &[]).unwrap_err();
+        assert!(err.0.contains(expected), "{text}: {err}");
+    }
+    let err = load(Path::new("/dev/null"), &["http_output.insecure=perhaps"]).unwrap_err();
+    assert!(err.0.contains("'http_output.insecure'"), "{err}");
+}
+
+#[test]
+fn bad_options_and_files() {
+    let null = Path::new("/dev/null");
+    assert!(load(null, &["novalue"]).is_err());
+    assert!(load(null, &["a[x]=1"]).is_err());
+    assert!(load(null, &["a[5]=1"]).is_err());
+    assert!(load(Path::new("/nonexistent.yaml"), &[]).is_err());
+    let t = TempDir::new("syntax");
+    let p = t.write("falco.yaml", "a: [1, 2\n");
+    let err = load(&p, &[]).unwrap_err();
+    assert!(err.0.contains("falco.yaml:"), "{err}");
+}
+
+#[test]
+fn logging_keys_default_as_falco() {
+    let c = load(Path::new("/dev/null"), &[]).unwrap();
+    assert_eq!(c.log_level, "info");
+    assert!(c.log_syslog);
+    assert!(c.watch_config_files);
+}
