@@ -38,6 +38,7 @@ fn main() {
     println!("cargo::rerun-if-env-changed=PEREGRINE_VMLINUX_H");
     println!("cargo::rerun-if-env-changed=CLANG");
     println!("cargo::rerun-if-env-changed=BPFTOOL");
+    println!("cargo::rerun-if-env-changed=PEREGRINE_BPF_CFLAGS");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     // vmlinux.h: from PEREGRINE_VMLINUX_H if given, else dumped from BTF.
@@ -74,7 +75,12 @@ fn main() {
 
     let clang = tool("clang", "CLANG");
     let obj = out.join("probe.bpf.o");
+    // Extra clang flags (experiments, e.g. `-DPEREGRINE_X=1`).
+    let extra: Vec<String> = env::var("PEREGRINE_BPF_CFLAGS")
+        .map(|v| v.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
     let status = Command::new(&clang)
+        .args(&extra)
         .args([
             "-target",
             "bpf",

@@ -2,13 +2,24 @@
 //!
 //! ```text
 //! capture [-w FILE] [-q] [-n COUNT] [-s SECONDS] [syscall ...]
+//! capture -l          # the supported syscalls
 //! ```
-//! `-q` only counts the events. Default syscalls: execve, openat, connect, clone, close.
+//! `-q` only counts the events. Default syscalls: execve, openat, connect,
+//! clone, close. SIGINT/SIGTERM stop the capture cleanly; the last line on
+//! stderr is `events=N lost=N ring_full=N read_fail=N secs=S` (for
+//! `bench/live.sh`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use peregrine_bpf::{LiveOptions, LiveSource};
 use peregrine_event::{EventView, NoContext, render_args};
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
 
 fn main() {
     if let Err(e) = run() {
@@ -30,6 +41,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "-q" => quiet = true,
             "-n" => count = args.next().ok_or("-n needs a value")?.parse()?,
             "-s" => secs = args.next().ok_or("-s needs a value")?.parse()?,
+            "-l" => {
+                let names: Vec<&str> = peregrine_bpf::supported_syscalls().collect();
+                println!("{}", names.join(" "));
+                return Ok(());
+            }
             _ => syscalls.push(a),
         }
     }
@@ -43,6 +59,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         syscalls: &names,
         ..LiveOptions::default()
     })?;
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic (async-signal-safe).
+        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+    }
+    if !src.unavailable().is_empty() {
+        eprintln!("not in this kernel: {}", src.unavailable().join(" "));
+    }
     eprintln!("attached: {}", src.attached().join(" "));
     let mut writer = match &out {
         Some(p) => {
@@ -63,7 +86,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let end = Instant::now() + Duration::from_secs(secs);
     let mut n = 0u64;
     let mut line = String::new();
-    while n < count && Instant::now() < end {
+    let start = Instant::now();
+    while n < count && Instant::now() < end && !STOP.load(Ordering::Relaxed) {
         let Some(ev) = src.next_event(Duration::from_millis(100))? else {
             continue;
         };
@@ -87,9 +111,23 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             line
         );
     }
+    if quiet {
+        // Count what is still in the ring buffer.
+        while n < count && src.next_event(Duration::ZERO)?.is_some() {
+            n += 1;
+        }
+    }
     if let Some(w) = writer {
         w.finish()?;
     }
-    eprintln!("{n} events; counters {:?}", src.drops());
+    let d = src.drops();
+    eprintln!("{n} events; counters {d:?}");
+    eprintln!(
+        "events={n} lost={} ring_full={} read_fail={} secs={:.3}",
+        d.lost(),
+        d.ring_full,
+        d.read_fail,
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -3,11 +3,15 @@
 //!
 //! The probe (`src/bpf/probe.bpf.c`, compiled by `build.rs` with clang
 //! against the running kernel's BTF) attaches **per syscall**: for each
-//! selected syscall X, `syscalls/sys_enter_X` stashes the arguments in a
-//! hash map keyed by thread id and `syscalls/sys_exit_X` writes one exit
-//! event carrying the full parameter set of the current schema (no enter
-//! events, as Falco's current drivers). Syscalls that are not selected get
-//! no program, so they pay only the kernel's syscall-tracing slow path.
+//! selected syscall X, `syscalls/sys_exit_X` writes one exit event carrying
+//! the full parameter set of the current schema (no enter events, as
+//! Falco's current drivers). The arguments are read at exit from the
+//! registers the task saved on kernel entry (`bpf_task_pt_regs`), so there
+//! is no enter program and no per-thread stash. Syscalls that are not
+//! selected get no program, so they pay only the kernel's syscall-tracing
+//! slow path. [`SYSCALLS`] is the table of supported syscalls and the
+//! events they emit; [`syscalls_for_event_type`] maps rule event types to
+//! syscalls.
 //! `sched/sched_process_exit` (procexit) is always attached;
 //! `sched/sched_process_exec` is attached with execve/execveat and emits
 //! the successful execve exit event (failures come from `sys_exit_execve`).
@@ -37,18 +41,19 @@ use std::time::Duration;
 use aya::maps::{MapData, PerCpuArray, RingBuf};
 use aya::programs::TracePoint;
 use aya::{Ebpf, EbpfLoader};
+use peregrine_event::code;
 
 /// The compiled probe object.
 static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe.bpf.o"));
 
 /// Version of the probe's event output (bumped when what it emits changes).
-pub const PROBE_VERSION: &str = "0.1.0";
+pub const PROBE_VERSION: &str = "0.2.0";
 
 /// Errors of the live source.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A syscall name that the probe has no program for.
-    #[error("syscall `{0}` is not supported by the probe (supported: {list})", list = SUPPORTED.iter().map(|s| s.name).collect::<Vec<_>>().join(", "))]
+    #[error("syscall `{0}` is not supported by the probe (supported: {list})", list = supported_syscalls().collect::<Vec<_>>().join(", "))]
     Unsupported(String),
     /// Loading the object or creating its maps failed.
     #[error("loading the BPF probe failed (root and BPF support are required): {0}")]
@@ -82,100 +87,392 @@ pub enum Error {
 /// Result of the live source.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// One syscall the probe supports: its enter program (if it needs the
-/// arguments) and exit program.
-#[derive(Clone, Copy, Debug)]
-pub struct SyscallProgs {
-    /// Syscall name (as in `evt.type`).
+/// One syscall the probe has a program for: `syscalls/sys_exit_<name>`
+/// runs `x_<name>`, which emits the exit event `event`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Syscall {
+    /// Syscall name (the tracepoint's).
     pub name: &'static str,
-    /// Whether a `sys_enter_<name>` program stashes the arguments.
-    pub enter: bool,
+    /// Event code the program emits (`peregrine_event::code::*`).
+    pub event: u16,
 }
 
-/// Every syscall the probe has programs for.
-pub const SUPPORTED: &[SyscallProgs] = &[
-    SyscallProgs {
+impl Syscall {
+    /// The name of its tracepoints (`syscalls/sys_exit_<name>`): the name
+    /// of the kernel's `SYSCALL_DEFINE`, which differs for `umount2`.
+    pub fn tracepoint(&self) -> &'static str {
+        match self.name {
+            "umount2" => "umount",
+            n => n,
+        }
+    }
+
+    /// The event type name rules use for this syscall (`evt.type`).
+    pub fn event_type(&self) -> &'static str {
+        peregrine_event::event_info(self.event).map_or(self.name, |i| i.name)
+    }
+}
+
+/// Every syscall the probe supports, with the exit event it emits: the one
+/// table that maps rule event types to the syscalls to attach.
+pub const SYSCALLS: &[Syscall] = &[
+    Syscall {
         name: "open",
-        enter: true,
+        event: code::SYSCALL_OPEN_X,
     },
-    SyscallProgs {
+    Syscall {
         name: "openat",
-        enter: true,
+        event: code::SYSCALL_OPENAT_2_X,
     },
-    SyscallProgs {
+    Syscall {
         name: "openat2",
-        enter: true,
+        event: code::SYSCALL_OPENAT2_X,
     },
-    SyscallProgs {
+    Syscall {
         name: "creat",
-        enter: true,
+        event: code::SYSCALL_CREAT_X,
     },
-    SyscallProgs {
+    Syscall {
         name: "close",
-        enter: true,
+        event: code::SYSCALL_CLOSE_X,
     },
-    SyscallProgs {
+    Syscall {
         name: "dup",
-        enter: true,
+        event: code::SYSCALL_DUP_1_X,
     },
-    SyscallProgs {
+    Syscall {
         name: "dup2",
-        enter: true,
+        event: code::SYSCALL_DUP2_X,
     },
-    SyscallProgs {
+    Syscall {
         name: "dup3",
-        enter: true,
+        event: code::SYSCALL_DUP3_X,
     },
-    SyscallProgs {
+    Syscall {
+        name: "fcntl",
+        event: code::SYSCALL_FCNTL_X,
+    },
+    Syscall {
+        name: "pipe",
+        event: code::SYSCALL_PIPE_X,
+    },
+    Syscall {
+        name: "pipe2",
+        event: code::SYSCALL_PIPE2_X,
+    },
+    Syscall {
+        name: "read",
+        event: code::SYSCALL_READ_X,
+    },
+    Syscall {
+        name: "write",
+        event: code::SYSCALL_WRITE_X,
+    },
+    Syscall {
+        name: "pread64",
+        event: code::SYSCALL_PREAD_X,
+    },
+    Syscall {
+        name: "pwrite64",
+        event: code::SYSCALL_PWRITE_X,
+    },
+    Syscall {
+        name: "readv",
+        event: code::SYSCALL_READV_X,
+    },
+    Syscall {
+        name: "writev",
+        event: code::SYSCALL_WRITEV_X,
+    },
+    Syscall {
+        name: "preadv",
+        event: code::SYSCALL_PREADV_X,
+    },
+    Syscall {
+        name: "pwritev",
+        event: code::SYSCALL_PWRITEV_X,
+    },
+    Syscall {
+        name: "splice",
+        event: code::SYSCALL_SPLICE_X,
+    },
+    Syscall {
+        name: "rename",
+        event: code::SYSCALL_RENAME_X,
+    },
+    Syscall {
+        name: "renameat",
+        event: code::SYSCALL_RENAMEAT_X,
+    },
+    Syscall {
+        name: "renameat2",
+        event: code::SYSCALL_RENAMEAT2_X,
+    },
+    Syscall {
+        name: "unlink",
+        event: code::SYSCALL_UNLINK_2_X,
+    },
+    Syscall {
+        name: "unlinkat",
+        event: code::SYSCALL_UNLINKAT_2_X,
+    },
+    Syscall {
+        name: "mkdir",
+        event: code::SYSCALL_MKDIR_2_X,
+    },
+    Syscall {
+        name: "mkdirat",
+        event: code::SYSCALL_MKDIRAT_X,
+    },
+    Syscall {
+        name: "rmdir",
+        event: code::SYSCALL_RMDIR_2_X,
+    },
+    Syscall {
+        name: "link",
+        event: code::SYSCALL_LINK_2_X,
+    },
+    Syscall {
+        name: "linkat",
+        event: code::SYSCALL_LINKAT_2_X,
+    },
+    Syscall {
+        name: "symlink",
+        event: code::SYSCALL_SYMLINK_X,
+    },
+    Syscall {
+        name: "symlinkat",
+        event: code::SYSCALL_SYMLINKAT_X,
+    },
+    Syscall {
+        name: "chmod",
+        event: code::SYSCALL_CHMOD_X,
+    },
+    Syscall {
+        name: "fchmod",
+        event: code::SYSCALL_FCHMOD_X,
+    },
+    Syscall {
+        name: "fchmodat",
+        event: code::SYSCALL_FCHMODAT_X,
+    },
+    Syscall {
+        name: "chown",
+        event: code::SYSCALL_CHOWN_X,
+    },
+    Syscall {
+        name: "lchown",
+        event: code::SYSCALL_LCHOWN_X,
+    },
+    Syscall {
+        name: "fchown",
+        event: code::SYSCALL_FCHOWN_X,
+    },
+    Syscall {
+        name: "fchownat",
+        event: code::SYSCALL_FCHOWNAT_X,
+    },
+    Syscall {
+        name: "chdir",
+        event: code::SYSCALL_CHDIR_X,
+    },
+    Syscall {
+        name: "fchdir",
+        event: code::SYSCALL_FCHDIR_X,
+    },
+    Syscall {
+        name: "chroot",
+        event: code::SYSCALL_CHROOT_X,
+    },
+    Syscall {
+        name: "mount",
+        event: code::SYSCALL_MOUNT_X,
+    },
+    Syscall {
+        name: "umount2",
+        event: code::SYSCALL_UMOUNT2_X,
+    },
+    Syscall {
         name: "socket",
-        enter: true,
+        event: code::SOCKET_SOCKET_X,
     },
-    SyscallProgs {
+    Syscall {
+        name: "socketpair",
+        event: code::SOCKET_SOCKETPAIR_X,
+    },
+    Syscall {
         name: "bind",
-        enter: true,
+        event: code::SOCKET_BIND_X,
     },
-    SyscallProgs {
+    Syscall {
+        name: "listen",
+        event: code::SOCKET_LISTEN_X,
+    },
+    Syscall {
         name: "connect",
-        enter: true,
+        event: code::SOCKET_CONNECT_X,
     },
-    SyscallProgs {
+    Syscall {
         name: "accept",
-        enter: true,
+        event: code::SOCKET_ACCEPT_5_X,
     },
-    SyscallProgs {
+    Syscall {
         name: "accept4",
-        enter: true,
+        event: code::SOCKET_ACCEPT4_6_X,
     },
-    SyscallProgs {
+    Syscall {
+        name: "sendto",
+        event: code::SOCKET_SENDTO_X,
+    },
+    Syscall {
+        name: "recvfrom",
+        event: code::SOCKET_RECVFROM_X,
+    },
+    Syscall {
+        name: "sendmsg",
+        event: code::SOCKET_SENDMSG_X,
+    },
+    Syscall {
+        name: "recvmsg",
+        event: code::SOCKET_RECVMSG_X,
+    },
+    Syscall {
         name: "execve",
-        enter: true,
+        event: code::SYSCALL_EXECVE_19_X,
     },
-    SyscallProgs {
+    Syscall {
         name: "execveat",
-        enter: true,
+        event: code::SYSCALL_EXECVEAT_X,
     },
-    SyscallProgs {
+    Syscall {
         name: "clone",
-        enter: true,
+        event: code::SYSCALL_CLONE_20_X,
     },
-    SyscallProgs {
+    Syscall {
         name: "clone3",
-        enter: true,
+        event: code::SYSCALL_CLONE3_X,
     },
-    SyscallProgs {
+    Syscall {
         name: "fork",
-        enter: false,
+        event: code::SYSCALL_FORK_20_X,
     },
-    SyscallProgs {
+    Syscall {
         name: "vfork",
-        enter: false,
+        event: code::SYSCALL_VFORK_20_X,
+    },
+    Syscall {
+        name: "setuid",
+        event: code::SYSCALL_SETUID_X,
+    },
+    Syscall {
+        name: "setgid",
+        event: code::SYSCALL_SETGID_X,
+    },
+    Syscall {
+        name: "setresuid",
+        event: code::SYSCALL_SETRESUID_X,
+    },
+    Syscall {
+        name: "setresgid",
+        event: code::SYSCALL_SETRESGID_X,
+    },
+    Syscall {
+        name: "capset",
+        event: code::SYSCALL_CAPSET_X,
+    },
+    Syscall {
+        name: "prctl",
+        event: code::SYSCALL_PRCTL_X,
+    },
+    Syscall {
+        name: "unshare",
+        event: code::SYSCALL_UNSHARE_X,
+    },
+    Syscall {
+        name: "setns",
+        event: code::SYSCALL_SETNS_X,
+    },
+    Syscall {
+        name: "ptrace",
+        event: code::SYSCALL_PTRACE_X,
+    },
+    Syscall {
+        name: "kill",
+        event: code::SYSCALL_KILL_X,
+    },
+    Syscall {
+        name: "tkill",
+        event: code::SYSCALL_TKILL_X,
+    },
+    Syscall {
+        name: "tgkill",
+        event: code::SYSCALL_TGKILL_X,
+    },
+    Syscall {
+        name: "mmap",
+        event: code::SYSCALL_MMAP_X,
+    },
+    Syscall {
+        name: "mprotect",
+        event: code::SYSCALL_MPROTECT_X,
+    },
+    Syscall {
+        name: "memfd_create",
+        event: code::SYSCALL_MEMFD_CREATE_X,
+    },
+    Syscall {
+        name: "userfaultfd",
+        event: code::SYSCALL_USERFAULTFD_X,
+    },
+    Syscall {
+        name: "bpf",
+        event: code::SYSCALL_BPF_2_X,
+    },
+    Syscall {
+        name: "init_module",
+        event: code::SYSCALL_INIT_MODULE_X,
+    },
+    Syscall {
+        name: "finit_module",
+        event: code::SYSCALL_FINIT_MODULE_X,
     },
 ];
+
+/// Event types the probe always emits, whatever the selection (from
+/// scheduler tracepoints, not syscalls).
+pub const ALWAYS_ON_EVENT_TYPES: &[&str] = &["procexit"];
+
+/// Names of the syscalls the probe supports.
+pub fn supported_syscalls() -> impl Iterator<Item = &'static str> {
+    SYSCALLS.iter().map(|s| s.name)
+}
+
+/// The syscalls to attach for rules on event type `event_type` (as in
+/// `peregrine_event::event_info(code).name`, e.g. `open`, `execve`,
+/// `pread` -> `pread64`). Empty for event types the probe cannot produce
+/// or always produces (see [`ALWAYS_ON_EVENT_TYPES`]).
+pub fn syscalls_for_event_type(event_type: &str) -> Vec<&'static str> {
+    SYSCALLS
+        .iter()
+        .filter(|s| s.event_type() == event_type)
+        .map(|s| s.name)
+        .collect()
+}
+
+/// The probe's version (see [`PROBE_VERSION`]).
+pub fn probe_version() -> &'static str {
+    PROBE_VERSION
+}
+
+/// The event schema version the probe writes (`peregrine_event::SCHEMA_VERSION`).
+pub fn schema_version() -> &'static str {
+    peregrine_event::SCHEMA_VERSION
+}
 
 /// Options of [`LiveSource::open`].
 #[derive(Clone, Debug)]
 pub struct LiveOptions<'a> {
-    /// Syscalls to capture (names from [`SUPPORTED`]). Others get no program.
+    /// Syscalls to capture (names from [`SYSCALLS`]). Others get no program.
     pub syscalls: &'a [&'a str],
     /// Ring buffer size in bytes (a power of two, multiple of the page
     /// size; rounded up). Default 8 MiB, Falco's default preset.
@@ -202,11 +499,6 @@ pub struct DropCounters {
     pub ring_full: u64,
     /// Parameters that could not be read (sent empty; event kept).
     pub read_fail: u64,
-    /// Exit events lost because the enter program had stashed nothing
-    /// (syscalls already running at attach time, or a full stash).
-    pub stash_miss: u64,
-    /// Enter programs that could not stash their arguments.
-    pub stash_full: u64,
     /// Events lost because the scratch buffer was unavailable.
     pub scratch_fail: u64,
 }
@@ -216,17 +508,15 @@ pub struct DropCounters {
 unsafe impl aya::Pod for DropCounters {}
 
 impl DropCounters {
-    /// Events lost (ring full, missing stash, scratch failures).
+    /// Events lost (ring full, scratch failures).
     pub fn lost(&self) -> u64 {
-        self.ring_full + self.stash_miss + self.scratch_fail
+        self.ring_full + self.scratch_fail
     }
 
     fn add(&mut self, o: &DropCounters) {
         self.events += o.events;
         self.ring_full += o.ring_full;
         self.read_fail += o.read_fail;
-        self.stash_miss += o.stash_miss;
-        self.stash_full += o.stash_full;
         self.scratch_fail += o.scratch_fail;
     }
 }
@@ -237,6 +527,7 @@ pub struct LiveSource {
     counters: PerCpuArray<MapData, DropCounters>,
     buf: Vec<u8>,
     attached: Vec<String>,
+    unavailable: Vec<String>,
     boot_offset_ns: u64,
     // Owns the programs and their links: dropped last, which detaches them.
     _ebpf: Ebpf,
@@ -301,6 +592,17 @@ fn ensure_tracefs() -> Result<()> {
     Ok(())
 }
 
+/// The tracefs `events` directory, if found.
+fn tracefs_events() -> Option<std::path::PathBuf> {
+    [
+        "/sys/kernel/tracing/events",
+        "/sys/kernel/debug/tracing/events",
+    ]
+    .iter()
+    .map(std::path::PathBuf::from)
+    .find(|p| p.exists())
+}
+
 fn load_attach(ebpf: &mut Ebpf, prog: &str, category: &str, tp: &str) -> Result<()> {
     let p: &mut TracePoint = ebpf
         .program_mut(prog)
@@ -358,13 +660,13 @@ impl LiveSource {
     /// Loads the probe and attaches the programs of `opts.syscalls` (plus
     /// procexit, and sched_process_exec with execve/execveat).
     pub fn open(opts: &LiveOptions<'_>) -> Result<LiveSource> {
-        let mut selected = Vec::new();
+        let mut selected: Vec<&Syscall> = Vec::new();
         for name in opts.syscalls {
-            let s = SUPPORTED
+            let s = SYSCALLS
                 .iter()
                 .find(|s| s.name == *name)
                 .ok_or_else(|| Error::Unsupported(name.to_string()))?;
-            if !selected.iter().any(|x: &&SyscallProgs| x.name == s.name) {
+            if !selected.iter().any(|x| x.name == s.name) {
                 selected.push(s);
             }
         }
@@ -374,23 +676,30 @@ impl LiveSource {
         let page = 4096u32;
         let ring = opts.ring_bytes.max(page).next_power_of_two();
         let boot_offset = boot_offset_ns();
+        let wakeup_bytes = u64::from(ring / 4);
         let mut ebpf = EbpfLoader::new()
             .override_global("boot_offset_ns", &boot_offset, true)
+            .override_global("wakeup_bytes", &wakeup_bytes, true)
             .map_max_entries("events", ring)
             .map_max_entries("scratch", ncpus.max(1))
             .load(PROBE)
             .map_err(|e| Error::Load(chain(&e)))?;
 
         let mut attached = Vec::new();
+        let mut unavailable = Vec::new();
         load_attach(&mut ebpf, "sched_exit", "sched", "sched_process_exit")?;
         attached.push("sched/sched_process_exit".to_string());
+        let events = tracefs_events();
         for s in &selected {
-            if s.enter {
-                let tp = format!("sys_enter_{}", s.name);
-                load_attach(&mut ebpf, &format!("e_{}", s.name), "syscalls", &tp)?;
-                attached.push(format!("syscalls/{tp}"));
+            let tp = format!("sys_exit_{}", s.tracepoint());
+            // A syscall this kernel does not have (e.g. init_module
+            // without CONFIG_MODULES) has no tracepoint: nothing to watch.
+            if let Some(dir) = &events
+                && !dir.join("syscalls").join(&tp).exists()
+            {
+                unavailable.push(s.name.to_string());
+                continue;
             }
-            let tp = format!("sys_exit_{}", s.name);
             load_attach(&mut ebpf, &format!("x_{}", s.name), "syscalls", &tp)?;
             attached.push(format!("syscalls/{tp}"));
         }
@@ -417,9 +726,26 @@ impl LiveSource {
             counters,
             buf: Vec::with_capacity(64 * 1024),
             attached,
+            unavailable,
             boot_offset_ns: boot_offset,
             _ebpf: ebpf,
         })
+    }
+
+    /// Names of the syscalls the probe supports (see [`SYSCALLS`]).
+    pub fn supported_syscalls() -> impl Iterator<Item = &'static str> {
+        supported_syscalls()
+    }
+
+    /// The probe's version and the event schema version it writes.
+    pub fn versions() -> (&'static str, &'static str) {
+        (probe_version(), schema_version())
+    }
+
+    /// Selected syscalls that this kernel does not have (no tracepoint):
+    /// they were skipped.
+    pub fn unavailable(&self) -> &[String] {
+        &self.unavailable
     }
 
     /// Tracepoints with a program attached (`category/name`).
@@ -493,5 +819,74 @@ impl LiveSource {
             Ok(v) => v.iter().copied().collect(),
             Err(_) => Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_consistent() {
+        let src = include_str!("bpf/probe.bpf.c");
+        let mut seen = std::collections::HashSet::new();
+        for s in SYSCALLS {
+            assert!(seen.insert(s.name), "{} listed twice", s.name);
+            assert!(2 + s.name.len() <= 15, "program name x_{} too long", s.name);
+            assert!(
+                src.contains(&format!("SYSCALL_EXIT({}) {{", s.name)),
+                "no program for {}",
+                s.name
+            );
+            let info = peregrine_event::event_info(s.event).expect("event code in the schema");
+            assert_eq!(s.event % 2, 1, "{}: not an exit event", s.name);
+            assert!(!info.name.is_empty());
+        }
+    }
+
+    #[test]
+    fn event_codes_match_the_schema() {
+        // Every PPME_* constant of scap.h equals the generated table's code.
+        let hdr = include_str!("bpf/scap.h");
+        let mut n = 0;
+        for line in hdr.lines() {
+            let Some(rest) = line.strip_prefix("#define PPME_") else {
+                continue;
+            };
+            let mut it = rest.split_whitespace();
+            let (name, val) = (it.next().unwrap(), it.next().unwrap());
+            let val: u16 = val.parse().unwrap();
+            let info = peregrine_event::event_info(val).expect("code in the schema");
+            let direction_ok = name.ends_with("_X") == (val % 2 == 1);
+            assert!(direction_ok, "{name} = {val} ({})", info.name);
+            n += 1;
+        }
+        assert!(n > 60);
+        for s in SYSCALLS {
+            assert!(
+                hdr.lines().any(|l| l.starts_with("#define PPME_")
+                    && l.split_whitespace().nth(2) == Some(&s.event.to_string())),
+                "{}: event {} not defined in scap.h",
+                s.name,
+                s.event
+            );
+        }
+    }
+
+    #[test]
+    fn event_type_mapping() {
+        assert_eq!(syscalls_for_event_type("open"), ["open"]);
+        assert_eq!(syscalls_for_event_type("openat"), ["openat"]);
+        assert_eq!(syscalls_for_event_type("execve"), ["execve"]);
+        assert_eq!(syscalls_for_event_type("connect"), ["connect"]);
+        assert_eq!(syscalls_for_event_type("pread"), ["pread64"]);
+        assert_eq!(syscalls_for_event_type("umount2"), ["umount2"]);
+        assert!(syscalls_for_event_type("procexit").is_empty());
+        assert!(syscalls_for_event_type("no_such_event").is_empty());
+        for s in SYSCALLS {
+            assert!(syscalls_for_event_type(s.event_type()).contains(&s.name));
+        }
+        assert_eq!(schema_version(), peregrine_event::SCHEMA_VERSION);
+        assert!(!probe_version().is_empty());
     }
 }

@@ -96,6 +96,20 @@ fn cat_execve_and_openat() {
         std::env::current_dir().unwrap().to_string_lossy()
     );
     assert!(!ex.param_by_name("env").unwrap().is_empty());
+    // cgroups: "subsys=path" entries; the memory controller's path is the
+    // one /proc shows for this process (the child did not move).
+    let cg = String::from_utf8_lossy(ex.param_by_name("cgroups").unwrap()).into_owned();
+    let proc_cg = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let mem_path = proc_cg
+        .lines()
+        .find_map(|l| l.split_once(":memory:").map(|(_, p)| p))
+        .or_else(|| proc_cg.lines().find_map(|l| l.strip_prefix("0::")));
+    if let Some(p) = mem_path {
+        assert!(
+            cg.split('\0').any(|e| e == format!("memory={p}")),
+            "cgroups {cg:?} lacks memory={p}"
+        );
+    }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -242,4 +256,145 @@ fn unknown_syscall_is_an_error() {
     })
     .unwrap_err();
     assert!(e.to_string().contains("no_such_call"), "{e}");
+}
+
+/// Events of thread `tid` (the calling thread unless given) named `names`.
+fn by_thread<'a>(evs: &'a [Vec<u8>], tid: u64, names: &[&str]) -> Vec<EventView<'a>> {
+    evs.iter()
+        .map(|b| EventView::parse(b).unwrap())
+        .filter(|v| v.tid() == tid && names.contains(&v.name()))
+        .collect()
+}
+
+#[test]
+fn file_system_ops_in_temp_dir() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("peregrine-live-{}", std::process::id()));
+    drop(std::fs::remove_dir_all(&dir));
+    std::fs::create_dir(&dir).expect("temp dir");
+    let mut src = open(&[
+        "rename",
+        "renameat",
+        "renameat2",
+        "unlink",
+        "unlinkat",
+        "mkdir",
+        "mkdirat",
+        "rmdir",
+    ]);
+    let me = gettid();
+    let a = dir.join("a");
+    let b = dir.join("b");
+    let sub = dir.join("sub");
+    std::fs::write(&a, b"x").unwrap();
+    std::fs::rename(&a, &b).unwrap();
+    std::fs::remove_file(&b).unwrap();
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::remove_dir(&sub).unwrap();
+    let evs = collect(&mut src, Duration::from_millis(300), |v| v.tid() == me);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let s = |p: &std::path::Path| p.to_string_lossy().into_owned();
+
+    let ren = by_thread(&evs, me, &["rename", "renameat", "renameat2"]);
+    let ren = ren.first().expect("a rename event");
+    assert_eq!(int_param(ren, "res"), 0);
+    assert_eq!(str_param(ren, "oldpath"), s(&a));
+    assert_eq!(str_param(ren, "newpath"), s(&b));
+
+    let unl = by_thread(&evs, me, &["unlink", "unlinkat"]);
+    let unl = unl
+        .iter()
+        .find(|v| v.name() == "unlink" || int_param(v, "flags") == 0)
+        .expect("an unlink event");
+    assert_eq!(int_param(unl, "res"), 0);
+    let name = if unl.name() == "unlink" {
+        "path"
+    } else {
+        "name"
+    };
+    assert_eq!(str_param(unl, name), s(&b));
+
+    let mk = by_thread(&evs, me, &["mkdir", "mkdirat"]);
+    let mk = mk.first().expect("a mkdir event");
+    assert_eq!(int_param(mk, "res"), 0);
+    assert_eq!(str_param(mk, "path"), s(&sub));
+    assert_eq!(int_param(mk, "mode"), 0o777);
+
+    let rm = by_thread(&evs, me, &["rmdir", "unlinkat"]);
+    let rm = rm
+        .iter()
+        .find(|v| v.name() == "rmdir" || int_param(v, "flags") == 0x200)
+        .expect("an rmdir event");
+    assert_eq!(int_param(rm, "res"), 0);
+    let name = if rm.name() == "rmdir" { "path" } else { "name" };
+    assert_eq!(str_param(rm, name), s(&sub));
+    assert_eq!(src.drops().lost(), 0);
+}
+
+#[test]
+fn setuid_memfd_pipe_kill() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut src = open(&["setuid", "setgid", "memfd_create", "pipe2", "kill"]);
+    let me = gettid();
+    // SAFETY: memfd_create with a valid NUL-terminated name.
+    let mfd = unsafe { libc::memfd_create(c"peregrine-test".as_ptr(), libc::MFD_CLOEXEC) };
+    assert!(mfd >= 0);
+    let mut fds = [0i32; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: signal 0 only checks that the process exists.
+    assert_eq!(unsafe { libc::kill(libc::getpid(), 0) }, 0);
+    // A child drops its privileges with raw syscalls (no libc set*id
+    // broadcast in the forked child) and exits.
+    // SAFETY: the child only makes raw syscalls and _exit()s.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        // SAFETY: raw syscalls in the single-threaded child.
+        unsafe {
+            libc::syscall(libc::SYS_setgid, 65534);
+            let rc = libc::syscall(libc::SYS_setuid, 65534);
+            libc::_exit(if rc == 0 { 0 } else { 1 });
+        }
+    }
+    assert!(child > 0);
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(child, &mut status, 0) };
+    assert_eq!(status, 0, "child setuid failed");
+    let evs = collect(&mut src, Duration::from_millis(300), |_| true);
+    // SAFETY: closing descriptors this test opened.
+    unsafe {
+        libc::close(mfd);
+        libc::close(fds[0]);
+        libc::close(fds[1]);
+    }
+
+    let m = by_thread(&evs, me, &["memfd_create"]);
+    let m = m.first().expect("memfd_create event");
+    assert_eq!(int_param(m, "fd"), i64::from(mfd));
+    assert_eq!(str_param(m, "name"), "peregrine-test");
+    assert_eq!(int_param(m, "flags"), 1, "MFD_CLOEXEC");
+
+    let p = by_thread(&evs, me, &["pipe2"]);
+    let p = p.first().expect("pipe2 event");
+    assert_eq!(int_param(p, "res"), 0);
+    assert_eq!(int_param(p, "fd1"), i64::from(fds[0]));
+    assert_eq!(int_param(p, "fd2"), i64::from(fds[1]));
+    assert_ne!(int_param(p, "ino"), 0);
+    assert_eq!(int_param(p, "flags"), 1 << 12, "PPM_O_CLOEXEC");
+
+    let k = by_thread(&evs, me, &["kill"]);
+    let k = k.first().expect("kill event");
+    assert_eq!(int_param(k, "res"), 0);
+    assert_eq!(int_param(k, "pid"), i64::from(std::process::id()));
+    assert_eq!(int_param(k, "sig"), 0);
+
+    let ctid = child as u64;
+    let g = by_thread(&evs, ctid, &["setgid"]);
+    let g = g.first().expect("setgid event of the child");
+    assert_eq!((int_param(g, "res"), int_param(g, "gid")), (0, 65534));
+    let u = by_thread(&evs, ctid, &["setuid"]);
+    let u = u.first().expect("setuid event of the child");
+    assert_eq!((int_param(u, "res"), int_param(u, "uid")), (0, 65534));
+    assert_eq!(src.drops().lost(), 0);
 }

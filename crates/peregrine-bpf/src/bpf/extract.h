@@ -40,9 +40,20 @@ struct argv_walk {
 	__u32 end;  /* stop once pos passes this */
 };
 
+/* State of the cgroups parameter's bpf_loop (see put_cgroups()). */
+struct cg_walk {
+	__u64 cs;   /* struct css_set * */
+	__u64 prev; /* cgroup of the previous subsystem */
+	__u32 pos;  /* next byte in the scratch buffer */
+	__u32 end;  /* stop once pos passes this */
+	__u32 prev_start;
+	__u32 prev_len;
+};
+
 struct pathbuf {
 	struct path_walk w;
 	struct argv_walk a;
+	struct cg_walk c;
 	char buf[MAX_PATH + NAME_MAX_LEN + 1];
 };
 
@@ -53,8 +64,11 @@ struct {
 	__type(value, struct pathbuf);
 } pathbufs SEC(".maps");
 
+/* The current task as a BTF pointer: fields can be loaded directly (the
+ * verifier turns the loads into fault-safe PROBE_MEM loads), which costs
+ * far less than one bpf_probe_read_kernel() call per field. */
 static __always_inline struct task_struct *cur(void) {
-	return (struct task_struct *)bpf_get_current_task();
+	return bpf_get_current_task_btf();
 }
 
 static __always_inline __s64 task_ppid(struct task_struct *t) {
@@ -71,6 +85,18 @@ static __always_inline __s64 pid_nr_at(struct pid *p, unsigned int level) {
 	          (level & 31) * bpf_core_type_size(struct upid) + bpf_core_field_offset(struct upid, nr);
 	bpf_probe_read_kernel(&nr, sizeof(nr), a);
 	return nr;
+}
+
+/* The pid namespace a pid was created in (numbers[level].ns). */
+static __always_inline struct pid_namespace *pid_ns_of(struct pid *p) {
+	if(!p)
+		return NULL;
+	unsigned int level = BPF_CORE_READ(p, level);
+	struct pid_namespace *ns = NULL;
+	char *a = (char *)p + bpf_core_field_offset(struct pid, numbers) + (level & 31) * bpf_core_type_size(struct upid) +
+	          bpf_core_field_offset(struct upid, ns);
+	bpf_probe_read_kernel(&ns, sizeof(ns), a);
+	return ns;
 }
 
 /* pid number in the namespace the pid was created in (the "v" numbers). */
@@ -122,16 +148,15 @@ static __always_inline __u64 mm_counter(struct mm_struct *mm, int i) {
 	return v < 0 ? 0 : v;
 }
 
+/* The file behind `fd` of task `t` (a BTF pointer), NULL if none. */
 static __always_inline struct file *fd_file(struct task_struct *t, __s64 fd) {
 	if(fd < 0)
 		return NULL;
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	if(!fdt)
+	struct fdtable *fdt = t->files->fdt;
+	if(!fdt || fd >= fdt->max_fds)
 		return NULL;
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
-	if(fd >= max)
-		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
+	/* `fd` is a pointer to pointers: the verifier sees a plain number. */
+	struct file **fds = fdt->fd;
 	struct file *f = NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;

@@ -196,3 +196,185 @@ static __always_inline __u32 clone_flags_to_scap(__u64 f) {
 #define PPM_EXE_UPPER_LAYER (1 << 1)
 #define PPM_EXE_FROM_MEMFD (1 << 2)
 #define PPM_EXE_LOWER_LAYER (1 << 3)
+
+/* chmod modes: PPM_S_* equal the S_* permission bits. */
+static __always_inline __u32 chmod_mode_to_scap(__u64 m) {
+	return m & 07777;
+}
+
+/* fchownat flags, as the drivers map them (AT_SYMLINK_FOLLOW and
+ * AT_EMPTY_PATH keep their values). */
+static __always_inline __u32 fchownat_flags_to_scap(__u64 f) {
+	return f & (0x400 | 0x1000);
+}
+
+/* linkat: AT_SYMLINK_FOLLOW 0x400, AT_EMPTY_PATH 0x1000 (same values). */
+static __always_inline __u32 linkat_flags_to_scap(__u64 f) {
+	return f & (0x400 | 0x1000);
+}
+
+/* unlinkat: AT_REMOVEDIR 0x200 (same value). */
+static __always_inline __u32 unlinkat_flags_to_scap(__u64 f) {
+	return f & 0x200;
+}
+
+/* renameat2 RENAME_NOREPLACE/EXCHANGE/WHITEOUT (same values). */
+static __always_inline __u32 renameat2_flags_to_scap(__u64 f) {
+	return f & 7;
+}
+
+/* umount2 MNT_FORCE/MNT_DETACH/MNT_EXPIRE/UMOUNT_NOFOLLOW (same values). */
+static __always_inline __u32 umount2_flags_to_scap(__u64 f) {
+	return f & 0xf;
+}
+
+/* memfd_create MFD_CLOEXEC/ALLOW_SEALING/HUGETLB (same values). */
+static __always_inline __u32 memfd_flags_to_scap(__u64 f) {
+	return f & 7;
+}
+
+/* finit_module MODULE_INIT_* (same values). */
+static __always_inline __u32 finit_module_flags_to_scap(__u64 f) {
+	return f & 7;
+}
+
+/* splice SPLICE_F_* (same values). */
+static __always_inline __u32 splice_flags_to_scap(__u64 f) {
+	return f & 0xf;
+}
+
+/* pipe2: O_CLOEXEC, O_DIRECT, O_NONBLOCK. */
+static __always_inline __u32 pipe2_flags_to_scap(__u64 f) {
+	__u32 r = 0;
+	if((__s32)f < 0)
+		return 0;
+	if(f & O_CLOEXEC)
+		r |= PPM_O_CLOEXEC;
+	if(f & O_DIRECT)
+		r |= PPM_O_DIRECT;
+	if(f & O_NONBLOCK)
+		r |= PPM_O_NONBLOCK;
+	return r;
+}
+
+/* userfaultfd: O_CLOEXEC, O_NONBLOCK (UFFD_USER_MODE_ONLY is not in the
+ * table). */
+static __always_inline __u32 userfaultfd_flags_to_scap(__u64 f) {
+	__u32 r = 0;
+	if(f & O_CLOEXEC)
+		r |= PPM_O_CLOEXEC;
+	if(f & O_NONBLOCK)
+		r |= PPM_O_NONBLOCK;
+	return r;
+}
+
+/* mmap/mprotect PROT_* */
+static __always_inline __u32 prot_flags_to_scap(__u64 f) {
+	__u32 r = f & 0xf; /* READ, WRITE, EXEC, SEM: same values */
+	if(f & 0x01000000) /* PROT_GROWSDOWN */
+		r |= 0x10;
+	if(f & 0x02000000) /* PROT_GROWSUP */
+		r |= 0x20;
+	return r;
+}
+
+/* mmap MAP_* (x86_64 values) */
+static __always_inline __u32 mmap_flags_to_scap(__u64 f) {
+	__u32 r = 0;
+	MAP_FLAG(0x01, 0x1)       /* SHARED */
+	MAP_FLAG(0x02, 0x2)       /* PRIVATE */
+	MAP_FLAG(0x10, 0x4)       /* FIXED */
+	MAP_FLAG(0x20, 0x8)       /* ANONYMOUS */
+	MAP_FLAG(0x40, 0x10)      /* 32BIT */
+	MAP_FLAG(0x4000, 0x40)    /* NORESERVE */
+	MAP_FLAG(0x8000, 0x80)    /* POPULATE */
+	MAP_FLAG(0x10000, 0x100)  /* NONBLOCK */
+	MAP_FLAG(0x100, 0x200)    /* GROWSDOWN */
+	MAP_FLAG(0x800, 0x400)    /* DENYWRITE */
+	MAP_FLAG(0x1000, 0x800)   /* EXECUTABLE */
+	MAP_FLAG(0x2000, 0x4000)  /* LOCKED */
+	return r;
+}
+
+/* fcntl F_* -> PPM_FCNTL_* */
+static __always_inline __u8 fcntl_cmd_to_scap(__u64 cmd) {
+	switch(cmd) {
+	case 0: return 1;     /* F_DUPFD */
+	case 1: return 2;     /* F_GETFD */
+	case 2: return 3;     /* F_SETFD */
+	case 3: return 4;     /* F_GETFL */
+	case 4: return 5;     /* F_SETFL */
+	case 5: return 6;     /* F_GETLK */
+	case 6: return 8;     /* F_SETLK */
+	case 7: return 9;     /* F_SETLKW */
+	case 8: return 10;    /* F_SETOWN */
+	case 9: return 12;    /* F_GETOWN */
+	case 10: return 13;   /* F_SETSIG */
+	case 11: return 15;   /* F_GETSIG */
+	case 15: return 21;   /* F_SETOWN_EX */
+	case 16: return 22;   /* F_GETOWN_EX */
+	case 36: return 30;   /* F_OFD_GETLK */
+	case 37: return 31;   /* F_OFD_SETLK */
+	case 38: return 32;   /* F_OFD_SETLKW */
+	case 1024: return 23; /* F_SETLEASE */
+	case 1025: return 24; /* F_GETLEASE */
+	case 1026: return 27; /* F_NOTIFY */
+	case 1029: return 25; /* F_CANCELLK */
+	case 1030: return 26; /* F_DUPFD_CLOEXEC */
+	case 1031: return 28; /* F_SETPIPE_SZ */
+	case 1032: return 29; /* F_GETPIPE_SZ */
+	default: return 0;
+	}
+}
+
+/* ptrace PTRACE_* (x86_64 values) -> PPM_PTRACE_* */
+#define PPM_PTRACE_PEEKTEXT 2
+#define PPM_PTRACE_PEEKDATA 3
+#define PPM_PTRACE_PEEKUSR 4
+#define PPM_PTRACE_CONT 8
+#define PPM_PTRACE_SINGLESTEP 10
+#define PPM_PTRACE_DETACH 12
+#define PPM_PTRACE_SYSCALL 13
+static __always_inline __u16 ptrace_req_to_scap(__u64 req) {
+	switch(req) {
+	case 0: return 1;       /* TRACEME */
+	case 1: return 2;       /* PEEKTEXT */
+	case 2: return 3;       /* PEEKDATA */
+	case 3: return 4;       /* PEEKUSR */
+	case 4: return 5;       /* POKETEXT */
+	case 5: return 6;       /* POKEDATA */
+	case 6: return 7;       /* POKEUSR */
+	case 7: return 8;       /* CONT */
+	case 8: return 9;       /* KILL */
+	case 9: return 10;      /* SINGLESTEP */
+	case 12: return 0x1a;   /* GETREGS */
+	case 13: return 0x1b;   /* SETREGS */
+	case 14: return 0x1c;   /* GETFPREGS */
+	case 15: return 0x1d;   /* SETFPREGS */
+	case 16: return 0xb;    /* ATTACH */
+	case 17: return 0xc;    /* DETACH */
+	case 18: return 0x1e;   /* GETFPXREGS */
+	case 19: return 0x1f;   /* SETFPXREGS */
+	case 21: return 0x20;   /* OLDSETOPTIONS */
+	case 24: return 0xd;    /* SYSCALL */
+	case 25: return 0x21;   /* GET_THREAD_AREA */
+	case 26: return 0x22;   /* SET_THREAD_AREA */
+	case 30: return 0x23;   /* ARCH_PRCTL */
+	case 31: return 0x24;   /* SYSEMU */
+	case 32: return 0x25;   /* SYSEMU_SINGLESTEP */
+	case 33: return 0x26;   /* SINGLEBLOCK */
+	case 0x4200: return 0xe;  /* SETOPTIONS */
+	case 0x4201: return 0xf;  /* GETEVENTMSG */
+	case 0x4202: return 0x10; /* GETSIGINFO */
+	case 0x4203: return 0x11; /* SETSIGINFO */
+	case 0x4204: return 0x12; /* GETREGSET */
+	case 0x4205: return 0x13; /* SETREGSET */
+	case 0x4206: return 0x14; /* SEIZE */
+	case 0x4207: return 0x15; /* INTERRUPT */
+	case 0x4208: return 0x16; /* LISTEN */
+	case 0x4209: return 0x17; /* PEEKSIGINFO */
+	case 0x420a: return 0x18; /* GETSIGMASK */
+	case 0x420b: return 0x19; /* SETSIGMASK */
+	default: return 0;
+	}
+}

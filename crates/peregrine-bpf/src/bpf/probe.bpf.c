@@ -2,17 +2,14 @@
 /*
  * peregrine CO-RE probe: per-syscall tracepoints emitting scap exit events.
  *
- * For each supported syscall X:
- *   tracepoint/syscalls/sys_enter_X  stashes the arguments keyed by tid;
- *   tracepoint/syscalls/sys_exit_X   builds the full exit event of the
- *                                    current schema and writes it to the
- *                                    `events` ring buffer.
+ * For each supported syscall X, tracepoint/syscalls/sys_exit_X builds the
+ * full exit event of the current schema (arguments from the task's saved
+ * registers) and writes it to the `events` ring buffer.
  * Plus sched/sched_process_exec (successful execve/execveat) and
  * sched/sched_process_exit (procexit). The loader attaches only the
  * programs of the selected syscalls.
  *
- * Program names: e_<syscall> for enter, x_<syscall> for exit (at most 15
- * characters, the kernel's limit).
+ * Program names: x_<syscall> (at most 15 characters, the kernel's limit).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -26,15 +23,8 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-/* Layout of the per-syscall tracepoint records (see
- * /sys/kernel/tracing/events/syscalls/sys_enter_openat/format). */
-struct sys_enter_ctx {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__u64 args[6];
-};
-
+/* Layout of the per-syscall exit tracepoint record (see
+ * /sys/kernel/tracing/events/syscalls/sys_exit_openat/format). */
 struct sys_exit_ctx {
 	__u64 common;
 	__s32 nr;
@@ -42,47 +32,59 @@ struct sys_exit_ctx {
 	__s64 ret;
 };
 
-struct stash {
-	__u64 args[6];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct stash);
-} stash SEC(".maps");
-
 static __always_inline __u32 cur_tid(void) {
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
-/* Copies the first n arguments only: reading past the record of a
- * syscall with fewer arguments would make the attach fail. */
-#define DEFINE_ENTER(sc, n)                                       \
-	SEC("tracepoint/syscalls/sys_enter_" #sc)                     \
-	int e_##sc(struct sys_enter_ctx *ctx) {                       \
-		struct stash s = {};                                      \
-		_Pragma("unroll") for(int i = 0; i < (n); i++) s.args[i] = ctx->args[i]; \
-		__u32 tid = cur_tid();                                    \
-		if(bpf_map_update_elem(&stash, &tid, &s, BPF_ANY))        \
-			COUNT(stash_full);                                    \
-		return 0;                                                 \
-	}
+/* The syscall arguments, read at exit from the registers the task saved
+ * on kernel entry (task_pt_regs: x86_64 syscall ABI di, si, dx, r10, r8,
+ * r9). The syscall does not change them, so no enter program is needed.
+ * Only 64-bit syscalls reach the syscalls/ tracepoints (the kernel skips
+ * ia32 compat syscalls there), so the 64-bit ABI is the only one. */
+#ifndef EXP_EMPTY
+#define EXP_EMPTY 0
+#endif
 
-/* Takes the stashed arguments of the current thread (NULL when missing). */
-static __always_inline struct stash *stash_get(__u32 *tid) {
-	*tid = cur_tid();
-	struct stash *s = bpf_map_lookup_elem(&stash, tid);
-	if(!s)
-		COUNT(stash_miss);
-	return s;
+struct args {
+	__u64 a[6];
+};
+
+static __always_inline void load_args(struct task_struct *t, struct args *x) {
+	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(t);
+	x->a[0] = r->di;
+	x->a[1] = r->si;
+	x->a[2] = r->dx;
+	x->a[3] = r->r10;
+	x->a[4] = r->r8;
+	x->a[5] = r->r9;
 }
+
+/*
+ * Defines the exit program x_<sc> on syscalls/sys_exit_<sc>; the body sees
+ * `t` (current task, BTF pointer), `ret` (return value), `a[0..5]`
+ * (arguments) and `tid`.
+ */
+#define SYSCALL_EXIT(sc)                                                                     \
+	static __always_inline void body_##sc(struct task_struct *t, __s64 ret, const __u64 *a, \
+	                                      __u32 tid);                                          \
+	SEC("tracepoint/syscalls/sys_exit_" #sc)                                                 \
+	int x_##sc(struct sys_exit_ctx *ctx) {                                                   \
+		if(EXP_EMPTY)                                                                        \
+			return 0;                                                                        \
+		struct task_struct *t = bpf_get_current_task_btf();                                  \
+		struct args x;                                                                       \
+		load_args(t, &x);                                                                    \
+		body_##sc(t, ctx->ret, x.a, cur_tid());                                        \
+		return 0;                                                                            \
+	}                                                                                        \
+	static __always_inline void body_##sc(struct task_struct *t, __s64 ret, const __u64 *a, \
+	                                      __u32 tid)
 
 /* ===================================================================== */
 /* Files                                                                  */
 /* ===================================================================== */
 
+/* dev, ino and the "created" flag of the file behind `fd`. */
 static __always_inline void file_dev_ino(struct task_struct *t, __s64 fd, __u32 *dev, __u64 *ino, __u32 *created) {
 	struct file *f = fd_file(t, fd);
 	if(!f)
@@ -90,8 +92,7 @@ static __always_inline void file_dev_ino(struct task_struct *t, __s64 fd, __u32 
 	struct inode *i = BPF_CORE_READ(f, f_inode);
 	*dev = BPF_CORE_READ(i, i_sb, s_dev);
 	*ino = BPF_CORE_READ(i, i_ino);
-	__u32 mode = BPF_CORE_READ(f, f_mode);
-	if(mode & FMODE_CREATED)
+	if(BPF_CORE_READ(f, f_mode) & FMODE_CREATED)
 		*created = PPM_O_F_CREATED;
 }
 
@@ -100,57 +101,39 @@ static __always_inline __s64 scap_dirfd(__u64 a) {
 	return d == AT_FDCWD ? PPM_AT_FDCWD : d;
 }
 
-DEFINE_ENTER(open, 3)
-SEC("tracepoint/syscalls/sys_exit_open")
-int x_open(struct sys_exit_ctx *ctx) {
-	__u32 tid;
-	struct stash *s = stash_get(&tid);
-	if(!s)
-		return 0;
+SYSCALL_EXIT(open) {
 	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_OPEN_X, 6, tid) == 0) {
-		__s64 ret = ctx->ret;
-		__u32 dev = 0, created = 0;
-		__u64 ino = 0;
-		if(ret >= 0)
-			file_dev_ino(cur(), ret, &dev, &ino, &created);
-		put_s64(&e, ret);
-		put_str(&e, (void *)s->args[0], MAX_PATH, USER);
-		put_u32(&e, open_flags_to_scap(s->args[1]) | created);
-		put_u32(&e, open_mode_to_scap(s->args[1], s->args[2]));
-		put_u32(&e, dev);
-		put_u64(&e, ino);
-		ev_submit(&e);
-	}
-	bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	if(ev_init(&e, PPME_SYSCALL_OPEN_X, 6, tid) != 0)
+		return;
+	__u32 dev = 0, created = 0;
+	__u64 ino = 0;
+	if(ret >= 0)
+		file_dev_ino(t, ret, &dev, &ino, &created);
+	put_s64(&e, ret);
+	put_str(&e, (void *)a[0], MAX_PATH, USER);
+	put_u32(&e, open_flags_to_scap(a[1]) | created);
+	put_u32(&e, open_mode_to_scap(a[1], a[2]));
+	put_u32(&e, dev);
+	put_u64(&e, ino);
+	ev_submit(&e);
 }
 
-DEFINE_ENTER(openat, 4)
-SEC("tracepoint/syscalls/sys_exit_openat")
-int x_openat(struct sys_exit_ctx *ctx) {
-	__u32 tid;
-	struct stash *s = stash_get(&tid);
-	if(!s)
-		return 0;
+SYSCALL_EXIT(openat) {
 	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_OPENAT_2_X, 7, tid) == 0) {
-		__s64 ret = ctx->ret;
-		__u32 dev = 0, created = 0;
-		__u64 ino = 0;
-		if(ret >= 0)
-			file_dev_ino(cur(), ret, &dev, &ino, &created);
-		put_s64(&e, ret);
-		put_s64(&e, scap_dirfd(s->args[0]));
-		put_str(&e, (void *)s->args[1], MAX_PATH, USER);
-		put_u32(&e, open_flags_to_scap(s->args[2]) | created);
-		put_u32(&e, open_mode_to_scap(s->args[2], s->args[3]));
-		put_u32(&e, dev);
-		put_u64(&e, ino);
-		ev_submit(&e);
-	}
-	bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	if(ev_init(&e, PPME_SYSCALL_OPENAT_2_X, 7, tid) != 0)
+		return;
+	__u32 dev = 0, created = 0;
+	__u64 ino = 0;
+	if(ret >= 0)
+		file_dev_ino(t, ret, &dev, &ino, &created);
+	put_s64(&e, ret);
+	put_s64(&e, scap_dirfd(a[0]));
+	put_str(&e, (void *)a[1], MAX_PATH, USER);
+	put_u32(&e, open_flags_to_scap(a[2]) | created);
+	put_u32(&e, open_mode_to_scap(a[2], a[3]));
+	put_u32(&e, dev);
+	put_u64(&e, ino);
+	ev_submit(&e);
 }
 
 struct open_how_u {
@@ -159,132 +142,82 @@ struct open_how_u {
 	__u64 resolve;
 };
 
-DEFINE_ENTER(openat2, 4)
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int x_openat2(struct sys_exit_ctx *ctx) {
-	__u32 tid;
-	struct stash *s = stash_get(&tid);
-	if(!s)
-		return 0;
+SYSCALL_EXIT(openat2) {
 	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_OPENAT2_X, 8, tid) == 0) {
-		__s64 ret = ctx->ret;
-		__u32 dev = 0, created = 0;
-		__u64 ino = 0;
-		struct open_how_u how = {};
-		if(bpf_probe_read_user(&how, sizeof(how), (void *)s->args[2]))
-			COUNT(read_fail);
-		if(ret >= 0)
-			file_dev_ino(cur(), ret, &dev, &ino, &created);
-		put_s64(&e, ret);
-		put_s64(&e, scap_dirfd(s->args[0]));
-		put_str(&e, (void *)s->args[1], MAX_PATH, USER);
-		put_u32(&e, open_flags_to_scap(how.flags) | created);
-		put_u32(&e, open_mode_to_scap(how.flags, how.mode));
-		put_u32(&e, resolve_to_scap(how.resolve));
-		put_u32(&e, dev);
-		put_u64(&e, ino);
-		ev_submit(&e);
-	}
-	bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	if(ev_init(&e, PPME_SYSCALL_OPENAT2_X, 8, tid) != 0)
+		return;
+	__u32 dev = 0, created = 0;
+	__u64 ino = 0;
+	struct open_how_u how = {};
+	if(bpf_probe_read_user(&how, sizeof(how), (void *)a[2]))
+		COUNT(read_fail);
+	if(ret >= 0)
+		file_dev_ino(t, ret, &dev, &ino, &created);
+	put_s64(&e, ret);
+	put_s64(&e, scap_dirfd(a[0]));
+	put_str(&e, (void *)a[1], MAX_PATH, USER);
+	put_u32(&e, open_flags_to_scap(how.flags) | created);
+	put_u32(&e, open_mode_to_scap(how.flags, how.mode));
+	put_u32(&e, resolve_to_scap(how.resolve));
+	put_u32(&e, dev);
+	put_u64(&e, ino);
+	ev_submit(&e);
 }
 
-DEFINE_ENTER(creat, 2)
-SEC("tracepoint/syscalls/sys_exit_creat")
-int x_creat(struct sys_exit_ctx *ctx) {
-	__u32 tid;
-	struct stash *s = stash_get(&tid);
-	if(!s)
-		return 0;
+SYSCALL_EXIT(creat) {
 	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_CREAT_X, 6, tid) == 0) {
-		__s64 ret = ctx->ret;
-		__u32 dev = 0, created = 0;
-		__u64 ino = 0;
-		if(ret >= 0)
-			file_dev_ino(cur(), ret, &dev, &ino, &created);
-		put_s64(&e, ret);
-		put_str(&e, (void *)s->args[0], MAX_PATH, USER);
-		put_u32(&e, open_mode_to_scap(O_CREAT, s->args[1]));
-		put_u32(&e, dev);
-		put_u64(&e, ino);
-		put_u16(&e, 0); /* creat_flags: overlay layers not detected yet */
-		ev_submit(&e);
-	}
-	bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	if(ev_init(&e, PPME_SYSCALL_CREAT_X, 6, tid) != 0)
+		return;
+	__u32 dev = 0, created = 0;
+	__u64 ino = 0;
+	if(ret >= 0)
+		file_dev_ino(t, ret, &dev, &ino, &created);
+	put_s64(&e, ret);
+	put_str(&e, (void *)a[0], MAX_PATH, USER);
+	put_u32(&e, open_mode_to_scap(O_CREAT, a[1]));
+	put_u32(&e, dev);
+	put_u64(&e, ino);
+	put_u16(&e, 0); /* creat_flags: overlay layers not detected yet */
+	ev_submit(&e);
 }
 
-DEFINE_ENTER(close, 1)
-SEC("tracepoint/syscalls/sys_exit_close")
-int x_close(struct sys_exit_ctx *ctx) {
-	__u32 tid;
-	struct stash *s = stash_get(&tid);
-	if(!s)
-		return 0;
+SYSCALL_EXIT(close) {
 	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_CLOSE_X, 2, tid) == 0) {
-		put_s64(&e, ctx->ret);
-		put_s64(&e, (__s32)s->args[0]);
-		ev_submit(&e);
-	}
-	bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	if(ev_init(&e, PPME_SYSCALL_CLOSE_X, 2, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	ev_submit(&e);
 }
 
-DEFINE_ENTER(dup, 1)
-SEC("tracepoint/syscalls/sys_exit_dup")
-int x_dup(struct sys_exit_ctx *ctx) {
-	__u32 tid;
-	struct stash *s = stash_get(&tid);
-	if(!s)
-		return 0;
+SYSCALL_EXIT(dup) {
 	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_DUP_1_X, 2, tid) == 0) {
-		put_s64(&e, ctx->ret);
-		put_s64(&e, (__s32)s->args[0]);
-		ev_submit(&e);
-	}
-	bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	if(ev_init(&e, PPME_SYSCALL_DUP_1_X, 2, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	ev_submit(&e);
 }
 
-DEFINE_ENTER(dup2, 2)
-SEC("tracepoint/syscalls/sys_exit_dup2")
-int x_dup2(struct sys_exit_ctx *ctx) {
-	__u32 tid;
-	struct stash *s = stash_get(&tid);
-	if(!s)
-		return 0;
+SYSCALL_EXIT(dup2) {
 	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_DUP2_X, 3, tid) == 0) {
-		put_s64(&e, ctx->ret);
-		put_s64(&e, (__s32)s->args[0]);
-		put_s64(&e, (__s32)s->args[1]);
-		ev_submit(&e);
-	}
-	bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	if(ev_init(&e, PPME_SYSCALL_DUP2_X, 3, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	put_s64(&e, (__s32)a[1]);
+	ev_submit(&e);
 }
 
-DEFINE_ENTER(dup3, 3)
-SEC("tracepoint/syscalls/sys_exit_dup3")
-int x_dup3(struct sys_exit_ctx *ctx) {
-	__u32 tid;
-	struct stash *s = stash_get(&tid);
-	if(!s)
-		return 0;
+SYSCALL_EXIT(dup3) {
 	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_DUP3_X, 4, tid) == 0) {
-		put_s64(&e, ctx->ret);
-		put_s64(&e, (__s32)s->args[0]);
-		put_s64(&e, (__s32)s->args[1]);
-		put_u32(&e, (s->args[2] & O_CLOEXEC) ? PPM_O_CLOEXEC : 0);
-		ev_submit(&e);
-	}
-	bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	if(ev_init(&e, PPME_SYSCALL_DUP3_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	put_s64(&e, (__s32)a[1]);
+	put_u32(&e, (a[2] & O_CLOEXEC) ? PPM_O_CLOEXEC : 0);
+	ev_submit(&e);
 }
 
 /* ===================================================================== */
@@ -445,66 +378,41 @@ static __always_inline void put_tuple(struct ev *e, struct task_struct *t, __s64
 	put_len(e, e->pos - start);
 }
 
-DEFINE_ENTER(socket, 3)
-SEC("tracepoint/syscalls/sys_exit_socket")
-int x_socket(struct sys_exit_ctx *ctx) {
-	__u32 tid;
-	struct stash *s = stash_get(&tid);
-	if(!s)
-		return 0;
+SYSCALL_EXIT(socket) {
 	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_SOCKET_X, 5, tid) == 0) {
-		put_s64(&e, ctx->ret);
-		put_u32(&e, (__u32)s->args[0]); /* PPM_AF_* == AF_* */
-		put_u32(&e, (__u32)s->args[1]);
-		put_u32(&e, (__u32)s->args[2]);
-		put_u32(&e, socket_flags_to_scap(s->args[1]));
-		ev_submit(&e);
-	}
-	bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	if(ev_init(&e, PPME_SOCKET_SOCKET_X, 5, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_u32(&e, (__u32)a[0]); /* PPM_AF_* == AF_* */
+	put_u32(&e, (__u32)a[1]);
+	put_u32(&e, (__u32)a[2]);
+	put_u32(&e, socket_flags_to_scap(a[1]));
+	ev_submit(&e);
 }
 
-DEFINE_ENTER(bind, 3)
-SEC("tracepoint/syscalls/sys_exit_bind")
-int x_bind(struct sys_exit_ctx *ctx) {
-	__u32 tid;
-	struct stash *s = stash_get(&tid);
-	if(!s)
-		return 0;
+SYSCALL_EXIT(bind) {
 	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_BIND_X, 3, tid) == 0) {
-		put_s64(&e, ctx->ret);
-		put_user_sockaddr(&e, (void *)s->args[1], s->args[2]);
-		put_s64(&e, (__s32)s->args[0]);
-		ev_submit(&e);
-	}
-	bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	if(ev_init(&e, PPME_SOCKET_BIND_X, 3, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_user_sockaddr(&e, (void *)a[1], a[2]);
+	put_s64(&e, (__s32)a[0]);
+	ev_submit(&e);
 }
 
-DEFINE_ENTER(connect, 3)
-SEC("tracepoint/syscalls/sys_exit_connect")
-int x_connect(struct sys_exit_ctx *ctx) {
-	__u32 tid;
-	struct stash *s = stash_get(&tid);
-	if(!s)
-		return 0;
+SYSCALL_EXIT(connect) {
 	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_CONNECT_X, 4, tid) == 0) {
-		__s64 ret = ctx->ret;
-		__s64 fd = (__s32)s->args[0];
-		put_s64(&e, ret);
-		if(ret == 0 || ret == -EINPROGRESS)
-			put_tuple(&e, cur(), fd, OUTBOUND, (void *)s->args[1], s->args[2]);
-		else
-			put_empty(&e);
-		put_s64(&e, fd);
-		put_user_sockaddr(&e, (void *)s->args[1], s->args[2]);
-		ev_submit(&e);
-	}
-	bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	if(ev_init(&e, PPME_SOCKET_CONNECT_X, 4, tid) != 0)
+		return;
+	__s64 fd = (__s32)a[0];
+	put_s64(&e, ret);
+	if(ret == 0 || ret == -EINPROGRESS)
+		put_tuple(&e, t, fd, OUTBOUND, (void *)a[1], a[2]);
+	else
+		put_empty(&e);
+	put_s64(&e, fd);
+	put_user_sockaddr(&e, (void *)a[1], a[2]);
+	ev_submit(&e);
 }
 
 static __always_inline void put_accept_common(struct ev *e, __s64 ret, __s64 lfd) {
@@ -530,37 +438,21 @@ static __always_inline void put_accept_common(struct ev *e, __s64 ret, __s64 lfd
 	put_u32(e, qmax);
 }
 
-DEFINE_ENTER(accept, 1)
-SEC("tracepoint/syscalls/sys_exit_accept")
-int x_accept(struct sys_exit_ctx *ctx) {
-	__u32 tid;
-	struct stash *s = stash_get(&tid);
-	if(!s)
-		return 0;
+SYSCALL_EXIT(accept) {
 	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_ACCEPT_5_X, 5, tid) == 0) {
-		put_accept_common(&e, ctx->ret, (__s32)s->args[0]);
-		ev_submit(&e);
-	}
-	bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	if(ev_init(&e, PPME_SOCKET_ACCEPT_5_X, 5, tid) != 0)
+		return;
+	put_accept_common(&e, ret, (__s32)a[0]);
+	ev_submit(&e);
 }
 
-DEFINE_ENTER(accept4, 4)
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int x_accept4(struct sys_exit_ctx *ctx) {
-	__u32 tid;
-	struct stash *s = stash_get(&tid);
-	if(!s)
-		return 0;
+SYSCALL_EXIT(accept4) {
 	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_ACCEPT4_6_X, 6, tid) == 0) {
-		put_accept_common(&e, ctx->ret, (__s32)s->args[0]);
-		put_u32(&e, socket_flags_to_scap(s->args[3]));
-		ev_submit(&e);
-	}
-	bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	if(ev_init(&e, PPME_SOCKET_ACCEPT4_6_X, 6, tid) != 0)
+		return;
+	put_accept_common(&e, ret, (__s32)a[0]);
+	put_u32(&e, socket_flags_to_scap(a[3]));
+	ev_submit(&e);
 }
 
 /* ===================================================================== */
@@ -583,15 +475,133 @@ static __always_inline void put_task_exe_args(struct ev *e, struct task_struct *
 		put_empty(e);
 }
 
-/* Parameters tid .. cgroups, shared by the clone and execve exit events. */
-static __always_inline void put_task_common(struct ev *e, struct task_struct *t) {
-	put_s64(e, BPF_CORE_READ(t, pid));
-	put_s64(e, BPF_CORE_READ(t, tgid));
-	put_s64(e, task_ppid(t));
-	put_task_cwd(e, t);
-	put_u64(e, task_fdlimit(t));
-	put_u64(e, BPF_CORE_READ(t, maj_flt));
-	put_u64(e, BPF_CORE_READ(t, min_flt));
+/* kernfs_node.parent before 6.15 (renamed __parent). */
+struct kernfs_node___old {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn) {
+	if(bpf_core_field_exists(kn->__parent))
+		return BPF_CORE_READ(kn, __parent);
+	return BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+}
+
+#define CG_DEPTH 16
+#define CG_SUBSYS 16
+#define CG_NAME 128
+#define CG_MAX 4096 /* bytes of the whole parameter, roughly */
+
+/* Appends the path of cgroup `cg` (its kernfs node names from the root
+ * down, "/" for the root) at buf[c->pos]; deeper paths keep their first
+ * CG_DEPTH components. The position lives in the map (`c->pos`): values
+ * loaded from a map are unknown to the verifier, so the loop's states
+ * converge instead of multiplying. */
+static __always_inline void raw_cgroup_path(__u8 *buf, struct cg_walk *c, struct cgroup *cg) {
+	struct kernfs_node *nodes[CG_DEPTH] = {};
+	struct kernfs_node *kn = BPF_CORE_READ(cg, kn);
+	int depth = 0;
+	for(int i = 0; i < CG_DEPTH; i++) {
+		struct kernfs_node *up = kn ? kn_parent(kn) : NULL;
+		if(!up)
+			break;
+		nodes[i] = kn;
+		kn = up;
+		depth++;
+	}
+	if(depth == 0) {
+		__u32 p = c->pos;
+		buf[p & SCRATCH_MASK] = '/';
+		c->pos = p + 1;
+		return;
+	}
+	for(int j = CG_DEPTH - 1; j >= 0; j--) {
+		if(j >= depth)
+			continue;
+		__u32 p = c->pos;
+		buf[p & SCRATCH_MASK] = '/';
+		const char *name = BPF_CORE_READ(nodes[j], name);
+		long n = bpf_probe_read_kernel_str(buf + ((p + 1) & SCRATCH_MASK), CG_NAME, name);
+		c->pos = p + 1 + (n > 1 ? n - 1 : 0);
+	}
+}
+
+/* One subsystem of the cgroups parameter (bpf_loop callback; state in the
+ * per-CPU map so that the verifier checks one step). */
+static long cg_step(__u32 i, void *ctx) {
+	__u32 zero = 0, cpu = bpf_get_smp_processor_id();
+	struct pathbuf *pb = bpf_map_lookup_elem(&pathbufs, &zero);
+	__u8 *buf = bpf_map_lookup_elem(&scratch, &cpu);
+	if(!pb || !buf)
+		return 1;
+	struct cg_walk *c = &pb->c;
+	__u32 pos = c->pos;
+	if(pos > c->end || pos > SCRATCH_HALF - CG_DEPTH * CG_NAME - 64)
+		return 1;
+	struct css_set *cs = (struct css_set *)c->cs;
+	struct cgroup_subsys_state *css = NULL;
+	bpf_probe_read_kernel(&css, sizeof(css), (char *)cs + bpf_core_field_offset(struct css_set, subsys) + (i & 31) * 8);
+	if(!css)
+		return 0;
+	const char *name = BPF_CORE_READ(css, ss, name);
+	long n = bpf_probe_read_kernel_str(buf + (pos & SCRATCH_MASK), 32, name);
+	if(n <= 1)
+		return 0;
+	pos += n - 1;
+	buf[pos & SCRATCH_MASK] = '=';
+	pos++;
+	struct cgroup *cg = BPF_CORE_READ(css, cgroup);
+	__u32 path_start = pos;
+	__u32 plen = c->prev_len;
+	barrier_var(plen);
+	plen &= CG_DEPTH * CG_NAME - 1;
+	if((__u64)cg == c->prev && plen > 0) {
+		bpf_probe_read_kernel(buf + (pos & SCRATCH_MASK), plen, buf + (c->prev_start & SCRATCH_MASK));
+		pos += plen;
+	} else {
+		c->pos = pos;
+		raw_cgroup_path(buf, c, cg);
+		pos = c->pos;
+		if(pos < path_start || pos > path_start + CG_DEPTH * CG_NAME)
+			return 1;
+	}
+	c->prev = (__u64)cg;
+	c->prev_start = path_start;
+	c->prev_len = pos - path_start;
+	buf[pos & SCRATCH_MASK] = 0;
+	c->pos = pos + 1;
+	return 0;
+}
+
+/* cgroups parameter: "subsys=path" NUL-separated for every subsystem of
+ * the task's css_set, as the drivers send it. A subsystem whose cgroup is
+ * the previous one's reuses that path. */
+static __always_inline void put_cgroups(struct ev *e, struct task_struct *t) {
+	__u32 zero = 0;
+	struct pathbuf *pb = bpf_map_lookup_elem(&pathbufs, &zero);
+	struct css_set *cs = BPF_CORE_READ(t, cgroups);
+	if(!pb || !cs || !ev_room(e, CG_MAX + CG_DEPTH * CG_NAME + 64)) {
+		put_empty(e);
+		return;
+	}
+	__u32 start = e->pos;
+	pb->c.cs = (__u64)cs;
+	pb->c.prev = 0;
+	pb->c.prev_len = 0;
+	pb->c.pos = start;
+	pb->c.end = start + CG_MAX;
+	__u32 count = bpf_core_enum_value(enum cgroup_subsys_id, CGROUP_SUBSYS_COUNT);
+	bpf_loop(count < CG_SUBSYS ? count : CG_SUBSYS, cg_step, NULL, 0);
+	__u32 end = pb->c.pos;
+	if(end < start || end > start + CG_MAX + CG_DEPTH * CG_NAME + 64) {
+		put_empty(e);
+		return;
+	}
+	e->pos = end;
+	put_len(e, end - start);
+}
+
+/* vm_size, vm_rss, vm_swap (KiB) of the task's mm. */
+static __always_inline void put_mm_sizes(struct ev *e, struct task_struct *t) {
 	struct mm_struct *mm = BPF_CORE_READ(t, mm);
 	if(mm) {
 		__u64 total = BPF_CORE_READ(mm, total_vm);
@@ -604,8 +614,20 @@ static __always_inline void put_task_common(struct ev *e, struct task_struct *t)
 		put_u32(e, 0);
 		put_u32(e, 0);
 	}
+}
+
+/* Parameters tid .. cgroups, shared by the clone and execve exit events. */
+static __always_inline void put_task_common(struct ev *e, struct task_struct *t) {
+	put_s64(e, BPF_CORE_READ(t, pid));
+	put_s64(e, BPF_CORE_READ(t, tgid));
+	put_s64(e, task_ppid(t));
+	put_task_cwd(e, t);
+	put_u64(e, task_fdlimit(t));
+	put_u64(e, BPF_CORE_READ(t, maj_flt));
+	put_u64(e, BPF_CORE_READ(t, min_flt));
+	put_mm_sizes(e, t);
 	put_str(e, &t->comm, TASK_COMM_LEN, KERNEL);
-	put_empty(e); /* cgroups: not collected yet */
+	put_cgroups(e, t);
 }
 
 static __always_inline __u32 exe_flags(struct task_struct *t, struct file *exe) {
@@ -751,50 +773,47 @@ static __always_inline void put_argv(struct ev *e, const char *const *argv, int 
 	put_len(e, end - start);
 }
 
-static __always_inline int execve_fail(struct sys_exit_ctx *ctx, __u16 type, int argv_i, int fname_i, int nparams) {
-	__u32 tid;
-	struct stash *s = stash_get(&tid);
-	if(!s)
-		return 0;
-	__s64 ret = ctx->ret;
+/* Failed execve/execveat (success comes from sched_process_exec): the
+ * registers still hold the caller's arguments. */
+static __always_inline void execve_fail(struct task_struct *t, __s64 ret, const __u64 *a, __u32 tid, __u16 type,
+                                        int argv_i, int fname_i, int nparams) {
 	struct ev e;
-	if(ret != 0 && ev_init(&e, type, nparams, tid) == 0) {
-		struct task_struct *t = cur();
-		put_s64(&e, ret);
-		put_argv(&e, (const char *const *)s->args[argv_i], 1);
-		put_task_common(&e, t);
-		put_argv(&e, (const char *const *)s->args[argv_i + 1], 0);
-		put_exec_tail(&e, t);
-		if(fname_i >= 0)
-			put_str(&e, (void *)s->args[fname_i], MAX_PATH, USER);
-		ev_submit(&e);
-	}
-	bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	if(ret == 0 || ev_init(&e, type, nparams, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_argv(&e, (const char *const *)a[argv_i], 1);
+	put_task_common(&e, t);
+	put_argv(&e, (const char *const *)a[argv_i + 1], 0);
+	put_exec_tail(&e, t);
+	if(fname_i >= 0)
+		put_str(&e, (void *)a[fname_i], MAX_PATH, USER);
+	ev_submit(&e);
 }
 
-DEFINE_ENTER(execve, 3)
-SEC("tracepoint/syscalls/sys_exit_execve")
-int x_execve(struct sys_exit_ctx *ctx) {
-	/* Success is reported by sched_process_exec. */
-	return execve_fail(ctx, PPME_SYSCALL_EXECVE_19_X, 1, 0, 31);
+SYSCALL_EXIT(execve) {
+	execve_fail(t, ret, a, tid, PPME_SYSCALL_EXECVE_19_X, 1, 0, 31);
 }
 
-DEFINE_ENTER(execveat, 5)
-SEC("tracepoint/syscalls/sys_exit_execveat")
-int x_execveat(struct sys_exit_ctx *ctx) {
-	return execve_fail(ctx, PPME_SYSCALL_EXECVEAT_X, 2, -1, 30);
+SYSCALL_EXIT(execveat) {
+	execve_fail(t, ret, a, tid, PPME_SYSCALL_EXECVEAT_X, 2, -1, 30);
 }
 
-/* clone-family exit event. Caller side: res = child tid, flags from the
- * arguments. Child side (res == 0, first thing the child runs): flags
- * derived from the task, as the drivers do for sched_process_fork. */
-static __always_inline int clone_exit(struct sys_exit_ctx *ctx, __u16 type, __u64 raw_flags, int have_flags) {
-	struct task_struct *t = cur();
-	__s64 ret = ctx->ret;
-	struct ev e;
-	if(ev_init(&e, type, 21, cur_tid()) != 0)
+/* start_time of the init process of the task's pid namespace (child side
+ * only, as the drivers send it). */
+static __always_inline __u64 pidns_init_start_ts(struct task_struct *t) {
+	struct pid_namespace *ns = pid_ns_of(t->thread_pid);
+	if(!ns)
 		return 0;
+	return BPF_CORE_READ(ns, child_reaper, start_time);
+}
+
+/* clone-family exit event, caller side (res = child tid) and child side
+ * (res == 0, the first thing the child runs). The child's saved registers
+ * are a copy of the caller's, so both sides see the same flags. */
+static __always_inline void clone_exit(struct task_struct *t, __s64 ret, __u32 tid, __u16 type, __u64 raw_flags) {
+	struct ev e;
+	if(ev_init(&e, type, 21, tid) != 0)
+		return;
 	put_s64(&e, ret);
 	if(ret >= 0)
 		put_task_exe_args(&e, t);
@@ -803,75 +822,42 @@ static __always_inline int clone_exit(struct sys_exit_ctx *ctx, __u16 type, __u6
 		put_empty(&e);
 	}
 	put_task_common(&e, t);
-	__u32 flags = 0;
-	if(ret == 0) {
-		if(BPF_CORE_READ(t, pid) != BPF_CORE_READ(t, tgid))
-			flags |= PPM_CL_CLONE_THREAD | PPM_CL_CLONE_SIGHAND | PPM_CL_CLONE_VM;
-		if(BPF_CORE_READ(t, files) == BPF_CORE_READ(t, group_leader, files) &&
-		   BPF_CORE_READ(t, pid) != BPF_CORE_READ(t, tgid))
-			flags |= PPM_CL_CLONE_FILES;
-	} else if(have_flags) {
-		flags = clone_flags_to_scap(raw_flags);
-	}
-	if(pid_ns_level(t) != 0)
+	__u32 flags = clone_flags_to_scap(raw_flags);
+	if(pid_ns_level(t) != 0 || (ret > 0 && t->nsproxy->pid_ns_for_children != pid_ns_of(t->thread_pid)))
 		flags |= PPM_CL_CHILD_IN_PIDNS;
 	put_u32(&e, flags);
-	put_u32(&e, BPF_CORE_READ(t, cred, euid.val));
-	put_u32(&e, BPF_CORE_READ(t, cred, egid.val));
-	put_s64(&e, pid_vnr(BPF_CORE_READ(t, thread_pid)));
-	put_s64(&e, pid_vnr(BPF_CORE_READ(t, group_leader, thread_pid)));
-	put_u64(&e, 0); /* pidns_init_start_ts: not collected yet */
+	put_u32(&e, t->cred->euid.val);
+	put_u32(&e, t->cred->egid.val);
+	put_s64(&e, pid_vnr(t->thread_pid));
+	put_s64(&e, pid_vnr(t->group_leader->thread_pid));
+	put_u64(&e, ret == 0 ? pidns_init_start_ts(t) : 0);
 	ev_submit(&e);
-	return 0;
 }
 
-/* The child has no stash entry: its exit is handled without one. */
-DEFINE_ENTER(clone, 1)
-SEC("tracepoint/syscalls/sys_exit_clone")
-int x_clone(struct sys_exit_ctx *ctx) {
-	__u32 tid = cur_tid();
-	struct stash *s = bpf_map_lookup_elem(&stash, &tid);
-	__u64 f = s ? s->args[0] : 0;
-	clone_exit(ctx, PPME_SYSCALL_CLONE_20_X, f, s != NULL);
-	if(s)
-		bpf_map_delete_elem(&stash, &tid);
-	return 0;
+SYSCALL_EXIT(clone) {
+	clone_exit(t, ret, tid, PPME_SYSCALL_CLONE_20_X, a[0]);
 }
 
-DEFINE_ENTER(clone3, 1)
-SEC("tracepoint/syscalls/sys_exit_clone3")
-int x_clone3(struct sys_exit_ctx *ctx) {
-	__u32 tid = cur_tid();
-	struct stash *s = bpf_map_lookup_elem(&stash, &tid);
+SYSCALL_EXIT(clone3) {
+	/* struct clone_args starts with u64 flags. */
 	__u64 f = 0;
-	int have = 0;
-	if(s && ctx->ret != 0) {
-		/* struct clone_args starts with u64 flags. */
-		have = bpf_probe_read_user(&f, sizeof(f), (void *)s->args[0]) == 0;
-	}
-	clone_exit(ctx, PPME_SYSCALL_CLONE3_X, f, have);
-	if(s)
-		bpf_map_delete_elem(&stash, &tid);
-	return 0;
+	bpf_probe_read_user(&f, sizeof(f), (void *)a[0]);
+	clone_exit(t, ret, tid, PPME_SYSCALL_CLONE3_X, f);
 }
 
-SEC("tracepoint/syscalls/sys_exit_fork")
-int x_fork(struct sys_exit_ctx *ctx) {
-	return clone_exit(ctx, PPME_SYSCALL_FORK_20_X, 0, 1);
+SYSCALL_EXIT(fork) {
+	clone_exit(t, ret, tid, PPME_SYSCALL_FORK_20_X, 0);
 }
 
-SEC("tracepoint/syscalls/sys_exit_vfork")
-int x_vfork(struct sys_exit_ctx *ctx) {
-	return clone_exit(ctx, PPME_SYSCALL_VFORK_20_X, CLONE_VM | CLONE_VFORK, 1);
+SYSCALL_EXIT(vfork) {
+	clone_exit(t, ret, tid, PPME_SYSCALL_VFORK_20_X, CLONE_VM | CLONE_VFORK);
 }
 
-/* procexit (PPME_PROCEXIT_1_E, the event the drivers send). Also drops a
- * stale stash entry of the dying thread. */
+/* procexit (PPME_PROCEXIT_1_E, the event the drivers send). */
 SEC("tracepoint/sched/sched_process_exit")
 int sched_exit(void *ctx) {
 	struct task_struct *t = cur();
 	__u32 tid = cur_tid();
-	bpf_map_delete_elem(&stash, &tid);
 	if(BPF_CORE_READ(t, flags) & PF_KTHREAD)
 		return 0;
 	struct ev e;
@@ -886,4 +872,804 @@ int sched_exit(void *ctx) {
 	put_s64(&e, 0); /* reaper_tid: user space finds the reaper */
 	ev_submit(&e);
 	return 0;
+}
+
+/* ===================================================================== */
+/* I/O (data is sent empty: sizes and fds only)                           */
+/* ===================================================================== */
+
+/* Total length of the first MAX_IOV entries of a user iovec array. */
+#define MAX_IOV 16
+static __always_inline __u32 iov_total(const void *iov, __u64 cnt) {
+	__u64 total = 0;
+	for(int i = 0; i < MAX_IOV; i++) {
+		if(i >= cnt)
+			break;
+		__u64 len = 0;
+		if(bpf_probe_read_user(&len, sizeof(len), (const char *)iov + i * 16 + 8))
+			break;
+		total += len;
+	}
+	return (__u32)total;
+}
+
+SYSCALL_EXIT(read) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_READ_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_empty(&e);
+	put_s64(&e, (__s32)a[0]);
+	put_u32(&e, (__u32)a[2]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(write) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_WRITE_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_empty(&e);
+	put_s64(&e, (__s32)a[0]);
+	put_u32(&e, (__u32)a[2]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(pread64) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_PREAD_X, 5, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_empty(&e);
+	put_s64(&e, (__s32)a[0]);
+	put_u32(&e, (__u32)a[2]);
+	put_u64(&e, a[3]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(pwrite64) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_PWRITE_X, 5, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_empty(&e);
+	put_s64(&e, (__s32)a[0]);
+	put_u32(&e, (__u32)a[2]);
+	put_u64(&e, a[3]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(readv) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_READV_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_u32(&e, ret > 0 ? (__u32)ret : 0);
+	put_empty(&e);
+	put_s64(&e, (__s32)a[0]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(writev) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_WRITEV_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_empty(&e);
+	put_s64(&e, (__s32)a[0]);
+	put_u32(&e, iov_total((void *)a[1], a[2]));
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(preadv) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_PREADV_X, 5, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_u32(&e, ret > 0 ? (__u32)ret : 0);
+	put_empty(&e);
+	put_s64(&e, (__s32)a[0]);
+	put_u64(&e, a[3]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(pwritev) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_PWRITEV_X, 5, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_empty(&e);
+	put_s64(&e, (__s32)a[0]);
+	put_u32(&e, iov_total((void *)a[1], a[2]));
+	put_u64(&e, a[3]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(splice) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_SPLICE_X, 5, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	put_s64(&e, (__s32)a[2]);
+	put_u64(&e, a[4]);
+	put_u32(&e, splice_flags_to_scap(a[5]));
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(fcntl) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_FCNTL_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	put_u8(&e, fcntl_cmd_to_scap((__u32)a[1]));
+	put_u64(&e, a[2]);
+	ev_submit(&e);
+}
+
+/* pipe/pipe2: the fds from the user array, the inode of the pipe. */
+static __always_inline void pipe_common(struct ev *e, struct task_struct *t, __s64 ret, __u64 uarr) {
+	__s32 fds[2] = {-1, -1};
+	if(bpf_probe_read_user(fds, sizeof(fds), (void *)uarr)) {
+		fds[0] = -1;
+		fds[1] = -1;
+	}
+	__u64 ino = 0;
+	if(ret == 0) {
+		struct file *f = fd_file(t, fds[0]);
+		if(f)
+			ino = BPF_CORE_READ(f, f_inode, i_ino);
+	}
+	put_s64(e, ret);
+	put_s64(e, fds[0]);
+	put_s64(e, fds[1]);
+	put_u64(e, ino);
+}
+
+SYSCALL_EXIT(pipe) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_PIPE_X, 4, tid) != 0)
+		return;
+	pipe_common(&e, t, ret, a[0]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(pipe2) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_PIPE2_X, 5, tid) != 0)
+		return;
+	pipe_common(&e, t, ret, a[0]);
+	put_u32(&e, pipe2_flags_to_scap(a[1]));
+	ev_submit(&e);
+}
+
+/* ===================================================================== */
+/* File system                                                            */
+/* ===================================================================== */
+
+#define USTR(e, p) put_str((e), (void *)(p), MAX_PATH, USER)
+
+SYSCALL_EXIT(rename) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_RENAME_X, 3, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	USTR(&e, a[0]);
+	USTR(&e, a[1]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(renameat) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_RENAMEAT_X, 5, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, scap_dirfd(a[0]));
+	USTR(&e, a[1]);
+	put_s64(&e, scap_dirfd(a[2]));
+	USTR(&e, a[3]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(renameat2) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_RENAMEAT2_X, 6, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, scap_dirfd(a[0]));
+	USTR(&e, a[1]);
+	put_s64(&e, scap_dirfd(a[2]));
+	USTR(&e, a[3]);
+	put_u32(&e, renameat2_flags_to_scap(a[4]));
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(unlink) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_UNLINK_2_X, 2, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	USTR(&e, a[0]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(unlinkat) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_UNLINKAT_2_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, scap_dirfd(a[0]));
+	USTR(&e, a[1]);
+	put_u32(&e, unlinkat_flags_to_scap(a[2]));
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(mkdir) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_MKDIR_2_X, 3, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	USTR(&e, a[0]);
+	put_u32(&e, (__u32)a[1]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(mkdirat) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_MKDIRAT_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, scap_dirfd(a[0]));
+	USTR(&e, a[1]);
+	put_u32(&e, (__u32)a[2]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(rmdir) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_RMDIR_2_X, 2, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	USTR(&e, a[0]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(link) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_LINK_2_X, 3, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	USTR(&e, a[0]);
+	USTR(&e, a[1]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(linkat) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_LINKAT_2_X, 6, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, scap_dirfd(a[0]));
+	USTR(&e, a[1]);
+	put_s64(&e, scap_dirfd(a[2]));
+	USTR(&e, a[3]);
+	put_u32(&e, linkat_flags_to_scap(a[4]));
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(symlink) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_SYMLINK_X, 3, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	USTR(&e, a[0]);
+	USTR(&e, a[1]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(symlinkat) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_SYMLINKAT_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	USTR(&e, a[0]);
+	put_s64(&e, scap_dirfd(a[1]));
+	USTR(&e, a[2]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(chmod) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_CHMOD_X, 3, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	USTR(&e, a[0]);
+	put_u32(&e, chmod_mode_to_scap(a[1]));
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(fchmod) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_FCHMOD_X, 3, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	put_u32(&e, chmod_mode_to_scap(a[1]));
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(fchmodat) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_FCHMODAT_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, scap_dirfd(a[0]));
+	USTR(&e, a[1]);
+	put_u32(&e, chmod_mode_to_scap(a[2]));
+	ev_submit(&e);
+}
+
+static __always_inline void chown_path(struct ev *e, __s64 ret, const __u64 *a) {
+	put_s64(e, ret);
+	USTR(e, a[0]);
+	put_u32(e, (__u32)a[1]);
+	put_u32(e, (__u32)a[2]);
+}
+
+SYSCALL_EXIT(chown) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_CHOWN_X, 4, tid) != 0)
+		return;
+	chown_path(&e, ret, a);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(lchown) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_LCHOWN_X, 4, tid) != 0)
+		return;
+	chown_path(&e, ret, a);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(fchown) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_FCHOWN_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	put_u32(&e, (__u32)a[1]);
+	put_u32(&e, (__u32)a[2]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(fchownat) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_FCHOWNAT_X, 6, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, scap_dirfd(a[0]));
+	USTR(&e, a[1]);
+	put_u32(&e, (__u32)a[2]);
+	put_u32(&e, (__u32)a[3]);
+	put_u32(&e, fchownat_flags_to_scap(a[4]));
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(chdir) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_CHDIR_X, 2, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	USTR(&e, a[0]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(fchdir) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_FCHDIR_X, 2, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(chroot) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_CHROOT_X, 2, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	USTR(&e, a[0]);
+	ev_submit(&e);
+}
+
+#define MS_MGC_MSK 0xffff0000
+#define MS_MGC_VAL 0xC0ED0000
+
+SYSCALL_EXIT(mount) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_MOUNT_X, 5, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	USTR(&e, a[0]);
+	USTR(&e, a[1]);
+	USTR(&e, a[2]);
+	__u32 flags = (__u32)a[3];
+	if((flags & MS_MGC_MSK) == MS_MGC_VAL)
+		flags &= ~MS_MGC_MSK;
+	put_u32(&e, flags);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(umount2) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_UMOUNT2_X, 3, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	USTR(&e, a[0]);
+	put_u32(&e, umount2_flags_to_scap(a[1]));
+	ev_submit(&e);
+}
+
+/* ===================================================================== */
+/* Network (tuple, fd and size; data sent empty)                          */
+/* ===================================================================== */
+
+SYSCALL_EXIT(listen) {
+	struct ev e;
+	if(ev_init(&e, PPME_SOCKET_LISTEN_X, 3, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	put_s32(&e, (__s32)a[1]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(socketpair) {
+	struct ev e;
+	if(ev_init(&e, PPME_SOCKET_SOCKETPAIR_X, 8, tid) != 0)
+		return;
+	__s32 fds[2] = {-1, -1};
+	__u64 source = 0, peer = 0;
+	if(ret == 0) {
+		bpf_probe_read_user(fds, sizeof(fds), (void *)a[3]);
+		struct socket *sock = file_socket(fd_file(t, fds[0]));
+		if(sock) {
+			struct sock *sk = BPF_CORE_READ(sock, sk);
+			source = (__u64)sk;
+			peer = (__u64)BPF_CORE_READ((struct unix_sock *)sk, peer);
+		}
+	}
+	put_s64(&e, ret);
+	put_s64(&e, fds[0]);
+	put_s64(&e, fds[1]);
+	put_u64(&e, source);
+	put_u64(&e, peer);
+	put_u32(&e, (__u8)a[0]);
+	put_u32(&e, (__u32)a[1]);
+	put_u32(&e, (__u32)a[2]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(sendto) {
+	struct ev e;
+	if(ev_init(&e, PPME_SOCKET_SENDTO_X, 5, tid) != 0)
+		return;
+	__s64 fd = (__s32)a[0];
+	put_s64(&e, ret);
+	put_empty(&e);
+	put_s64(&e, fd);
+	put_u32(&e, (__u32)a[2]);
+	if(ret >= 0)
+		put_tuple(&e, t, fd, OUTBOUND, (void *)a[4], a[5]);
+	else
+		put_empty(&e);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(recvfrom) {
+	struct ev e;
+	if(ev_init(&e, PPME_SOCKET_RECVFROM_X, 5, tid) != 0)
+		return;
+	__s64 fd = (__s32)a[0];
+	put_s64(&e, ret);
+	put_empty(&e);
+	if(ret >= 0) {
+		/* the peer address the kernel wrote to the user buffer */
+		__u32 alen = 0;
+		if(a[5])
+			bpf_probe_read_user(&alen, sizeof(alen), (void *)a[5]);
+		put_tuple(&e, t, fd, INBOUND, (void *)a[4], alen);
+	} else {
+		put_empty(&e);
+	}
+	put_s64(&e, fd);
+	put_u32(&e, ret > 0 ? (__u32)ret : 0);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(sendmsg) {
+	struct ev e;
+	if(ev_init(&e, PPME_SOCKET_SENDMSG_X, 5, tid) != 0)
+		return;
+	__s64 fd = (__s32)a[0];
+	struct user_msghdr mh = {};
+	bpf_probe_read_user(&mh, sizeof(mh), (void *)a[1]);
+	put_s64(&e, ret);
+	put_empty(&e);
+	put_s64(&e, fd);
+	put_u32(&e, iov_total(mh.msg_iov, mh.msg_iovlen));
+	if(ret >= 0)
+		put_tuple(&e, t, fd, OUTBOUND, mh.msg_name, mh.msg_namelen);
+	else
+		put_empty(&e);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(recvmsg) {
+	struct ev e;
+	if(ev_init(&e, PPME_SOCKET_RECVMSG_X, 6, tid) != 0)
+		return;
+	__s64 fd = (__s32)a[0];
+	put_s64(&e, ret);
+	if(ret >= 0) {
+		struct user_msghdr mh = {};
+		bpf_probe_read_user(&mh, sizeof(mh), (void *)a[1]);
+		put_u32(&e, (__u32)ret);
+		put_empty(&e);
+		put_tuple(&e, t, fd, INBOUND, mh.msg_name, mh.msg_namelen);
+	} else {
+		put_u32(&e, 0);
+		put_empty(&e);
+		put_empty(&e);
+	}
+	put_empty(&e); /* msgcontrol */
+	put_s64(&e, fd);
+	ev_submit(&e);
+}
+
+/* ===================================================================== */
+/* Credentials, namespaces, signals, memory, modules                      */
+/* ===================================================================== */
+
+SYSCALL_EXIT(setuid) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_SETUID_X, 2, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_u32(&e, (__u32)a[0]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(setgid) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_SETGID_X, 2, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_u32(&e, (__u32)a[0]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(setresuid) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_SETRESUID_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_u32(&e, (__u32)a[0]);
+	put_u32(&e, (__u32)a[1]);
+	put_u32(&e, (__u32)a[2]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(setresgid) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_SETRESGID_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_u32(&e, (__u32)a[0]);
+	put_u32(&e, (__u32)a[1]);
+	put_u32(&e, (__u32)a[2]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(capset) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_CAPSET_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_u64(&e, task_caps(t, 0));
+	put_u64(&e, task_caps(t, 1));
+	put_u64(&e, task_caps(t, 2));
+	ev_submit(&e);
+}
+
+#define PTRACE_IDX_UINT64 0
+#define PTRACE_IDX_SIGTYPE 1
+
+SYSCALL_EXIT(ptrace) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_PTRACE_X, 5, tid) != 0)
+		return;
+	__u16 req = ptrace_req_to_scap(a[0]);
+	put_s64(&e, ret);
+	/* addr (dynamic: u64) */
+	raw_u8(&e, PTRACE_IDX_UINT64);
+	raw_u64(&e, ret < 0 ? 0 : a[2]);
+	put_len(&e, 9);
+	/* data (dynamic: u64, or the signal for the resuming requests) */
+	if(ret < 0) {
+		raw_u8(&e, PTRACE_IDX_UINT64);
+		raw_u64(&e, 0);
+		put_len(&e, 9);
+	} else if(req == PPM_PTRACE_CONT || req == PPM_PTRACE_SINGLESTEP || req == PPM_PTRACE_DETACH ||
+	          req == PPM_PTRACE_SYSCALL) {
+		raw_u8(&e, PTRACE_IDX_SIGTYPE);
+		raw_u8(&e, (__u8)a[3]);
+		put_len(&e, 2);
+	} else {
+		__u64 v = a[3];
+		if(req == PPM_PTRACE_PEEKTEXT || req == PPM_PTRACE_PEEKDATA || req == PPM_PTRACE_PEEKUSR) {
+			v = 0;
+			bpf_probe_read_user(&v, sizeof(v), (void *)a[3]);
+		}
+		raw_u8(&e, PTRACE_IDX_UINT64);
+		raw_u64(&e, v);
+		put_len(&e, 9);
+	}
+	put_u16(&e, req);
+	put_s64(&e, (__s32)a[1]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(unshare) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_UNSHARE_X, 2, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_u32(&e, clone_flags_to_scap(a[0]));
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(setns) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_SETNS_X, 3, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	put_u32(&e, clone_flags_to_scap(a[1]));
+	ev_submit(&e);
+}
+
+#define PR_SET_NAME 15
+#define PR_GET_NAME 16
+#define PR_GET_CHILD_SUBREAPER 37
+
+SYSCALL_EXIT(prctl) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_PRCTL_X, 4, tid) != 0)
+		return;
+	__u32 option = (__u32)a[0];
+	put_s64(&e, ret);
+	put_u32(&e, option);
+	if(option == PR_SET_NAME || option == PR_GET_NAME) {
+		put_str(&e, (void *)a[1], TASK_COMM_LEN, USER);
+		put_s64(&e, 0);
+	} else if(option == PR_GET_CHILD_SUBREAPER) {
+		__s32 v = 0;
+		bpf_probe_read_user(&v, sizeof(v), (void *)a[1]);
+		put_empty(&e);
+		put_s64(&e, v);
+	} else {
+		put_empty(&e);
+		put_s64(&e, (__s64)a[1]);
+	}
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(kill) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_KILL_X, 3, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	put_u8(&e, (__u8)a[1]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(tkill) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_TKILL_X, 3, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	put_u8(&e, (__u8)a[1]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(tgkill) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_TGKILL_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	put_s64(&e, (__s32)a[1]);
+	put_u8(&e, (__u8)a[2]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(mmap) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_MMAP_X, 10, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_mm_sizes(&e, t);
+	put_u64(&e, a[0]);
+	put_u64(&e, a[1]);
+	put_u32(&e, prot_flags_to_scap(a[2]));
+	put_u32(&e, mmap_flags_to_scap(a[3]));
+	put_s64(&e, (__s32)a[4]);
+	put_u64(&e, a[5]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(mprotect) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_MPROTECT_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_u64(&e, a[0]);
+	put_u64(&e, a[1]);
+	put_u32(&e, prot_flags_to_scap(a[2]));
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(memfd_create) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_MEMFD_CREATE_X, 3, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	USTR(&e, a[0]);
+	put_u32(&e, memfd_flags_to_scap(a[1]));
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(userfaultfd) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_USERFAULTFD_X, 2, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_u32(&e, userfaultfd_flags_to_scap(a[0]));
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(bpf) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_BPF_2_X, 2, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_u32(&e, (__u32)a[0]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(init_module) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_INIT_MODULE_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_empty(&e); /* img: not sent */
+	put_u64(&e, a[1]);
+	USTR(&e, a[2]);
+	ev_submit(&e);
+}
+
+SYSCALL_EXIT(finit_module) {
+	struct ev e;
+	if(ev_init(&e, PPME_SYSCALL_FINIT_MODULE_X, 4, tid) != 0)
+		return;
+	put_s64(&e, ret);
+	put_s64(&e, (__s32)a[0]);
+	USTR(&e, a[1]);
+	put_u32(&e, finit_module_flags_to_scap(a[2]));
+	ev_submit(&e);
 }

@@ -49,6 +49,67 @@
 #define PPME_SYSCALL_DUP3_X 365
 #define PPME_SYSCALL_DUP_1_X 367
 #define PPME_SOCKET_ACCEPT4_6_X 389
+#define PPME_SOCKET_LISTEN_X 25
+#define PPME_SOCKET_RECVFROM_X 35
+#define PPME_SOCKET_RECVMSG_X 53
+#define PPME_SOCKET_SENDMSG_X 49
+#define PPME_SOCKET_SENDTO_X 31
+#define PPME_SOCKET_SOCKETPAIR_X 43
+#define PPME_SYSCALL_BPF_2_X 369
+#define PPME_SYSCALL_CAPSET_X 353
+#define PPME_SYSCALL_CHDIR_X 95
+#define PPME_SYSCALL_CHMOD_X 315
+#define PPME_SYSCALL_CHOWN_X 379
+#define PPME_SYSCALL_CHROOT_X 267
+#define PPME_SYSCALL_FCHDIR_X 97
+#define PPME_SYSCALL_FCHMODAT_X 313
+#define PPME_SYSCALL_FCHMOD_X 317
+#define PPME_SYSCALL_FCHOWNAT_X 385
+#define PPME_SYSCALL_FCHOWN_X 383
+#define PPME_SYSCALL_FCNTL_X 151
+#define PPME_SYSCALL_FINIT_MODULE_X 413
+#define PPME_SYSCALL_INIT_MODULE_X 411
+#define PPME_SYSCALL_KILL_X 129
+#define PPME_SYSCALL_LCHOWN_X 381
+#define PPME_SYSCALL_LINKAT_2_X 311
+#define PPME_SYSCALL_LINK_2_X 309
+#define PPME_SYSCALL_MEMFD_CREATE_X 405
+#define PPME_SYSCALL_MKDIRAT_X 305
+#define PPME_SYSCALL_MKDIR_2_X 277
+#define PPME_SYSCALL_MMAP_X 161
+#define PPME_SYSCALL_MOUNT_X 257
+#define PPME_SYSCALL_MPROTECT_X 329
+#define PPME_SYSCALL_PIPE2_X 393
+#define PPME_SYSCALL_PIPE_X 61
+#define PPME_SYSCALL_PRCTL_X 401
+#define PPME_SYSCALL_PREADV_X 121
+#define PPME_SYSCALL_PREAD_X 113
+#define PPME_SYSCALL_PTRACE_X 169
+#define PPME_SYSCALL_PWRITEV_X 123
+#define PPME_SYSCALL_PWRITE_X 115
+#define PPME_SYSCALL_READV_X 117
+#define PPME_SYSCALL_READ_X 7
+#define PPME_SYSCALL_RENAMEAT2_X 319
+#define PPME_SYSCALL_RENAMEAT_X 177
+#define PPME_SYSCALL_RENAME_X 175
+#define PPME_SYSCALL_RMDIR_2_X 279
+#define PPME_SYSCALL_SETGID_X 201
+#define PPME_SYSCALL_SETNS_X 241
+#define PPME_SYSCALL_SETRESGID_X 195
+#define PPME_SYSCALL_SETRESUID_X 193
+#define PPME_SYSCALL_SETUID_X 199
+#define PPME_SYSCALL_SPLICE_X 167
+#define PPME_SYSCALL_SYMLINKAT_X 181
+#define PPME_SYSCALL_SYMLINK_X 179
+#define PPME_SYSCALL_TGKILL_X 133
+#define PPME_SYSCALL_TKILL_X 131
+#define PPME_SYSCALL_UMOUNT2_X 391
+#define PPME_SYSCALL_UNLINKAT_2_X 303
+#define PPME_SYSCALL_UNLINK_2_X 301
+#define PPME_SYSCALL_UNSHARE_X 285
+#define PPME_SYSCALL_USERFAULTFD_X 321
+#define PPME_SYSCALL_WRITEV_X 119
+#define PPME_SYSCALL_WRITE_X 9
 
 /* Drop/diagnostic counters, one slot each in the per-CPU `counters` map.
  * Keep in sync with `DropCounters` in src/lib.rs. */
@@ -56,8 +117,6 @@ struct counters {
 	__u64 events;        /* events written to the ring buffer */
 	__u64 ring_full;     /* bpf_ringbuf_output failed: event lost */
 	__u64 read_fail;     /* a parameter could not be read (sent empty) */
-	__u64 stash_miss;    /* exit without a stashed enter: event lost */
-	__u64 stash_full;    /* enter could not stash its arguments */
 	__u64 scratch_fail;  /* scratch buffer unavailable or overflow: event lost */
 };
 
@@ -86,6 +145,8 @@ struct {
 
 /* realtime - boottime, set by the loader before load. */
 const volatile __u64 boot_offset_ns = 0;
+/* Wake the consumer once this many bytes wait (a quarter of the ring). */
+const volatile __u64 wakeup_bytes = 2 * 1024 * 1024;
 
 static __always_inline struct counters *ctrs(void) {
 	__u32 zero = 0;
@@ -148,6 +209,7 @@ DEFINE_PUT(u16, __u16)
 DEFINE_PUT(u32, __u32)
 DEFINE_PUT(u64, __u64)
 DEFINE_PUT(s64, __s64)
+DEFINE_PUT(s32, __s32)
 
 /* Raw bytes appended to the current parameter (no length slot). */
 #define DEFINE_RAW(name, type)                                       \
@@ -207,7 +269,13 @@ static __always_inline void put_user_bytes(struct ev *e, const void *p, __u64 le
 	put_len(e, n);
 }
 
+#ifndef EXP_NO_OUTPUT
+#define EXP_NO_OUTPUT 0
+#endif
+
 static __always_inline void ev_submit(struct ev *e) {
+	if(EXP_NO_OUTPUT)
+		return;
 	__u32 len = e->pos;
 	if(len > SCRATCH_HALF) {
 		COUNT(scratch_fail);
@@ -218,7 +286,7 @@ static __always_inline void ev_submit(struct ev *e) {
 	 * consumer polls with a short timeout; wake it only when the buffer is
 	 * a quarter full. */
 	__u64 flags = BPF_RB_NO_WAKEUP;
-	if(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4)
+	if(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	if(bpf_ringbuf_output(&events, e->buf, len, flags)) {
 		COUNT(ring_full);
