@@ -5,7 +5,7 @@ use crate::alert::Alert;
 use crate::select::{NamePattern, has_any_tag};
 use crate::stats::Stats;
 use peregrine_event::EVENT_COUNT;
-use peregrine_filter::compile::{self, FieldCache, FieldInterner, Filter};
+use peregrine_filter::compile::{self, FieldCache, FieldInterner, Filter, Plan};
 use peregrine_filter::extract::{Ctx, extract};
 use peregrine_filter::{FieldType, OutputFormat, Segment, Value};
 use peregrine_rules::{LoadedRule, Priority};
@@ -85,7 +85,9 @@ impl Default for EngineOptions {
 /// The rules engine.
 pub struct Engine {
     rules: Vec<Rule>,
-    index: Vec<Vec<u32>>,
+    /// Per event code: the enabled rules that can match it, in load
+    /// order, each with its condition specialized for the code.
+    index: Vec<Vec<(u32, Plan)>>,
     /// The per-event field cache, kept between events to reuse its memory.
     cache: Option<FieldCache<'static>>,
     stats: Stats,
@@ -189,16 +191,23 @@ impl Engine {
 
     fn rebuild_index(&mut self) {
         let mut index = vec![Vec::new(); EVENT_COUNT];
-        for (i, rule) in self.rules.iter().enumerate().filter(|(_, r)| r.enabled) {
-            match &rule.codes {
-                Some(codes) => {
-                    for &c in codes {
-                        if let Some(list) = index.get_mut(c as usize) {
-                            list.push(i as u32);
-                        }
+        for (i, rule) in self.rules.iter_mut().enumerate() {
+            if !rule.enabled {
+                continue;
+            }
+            let mut add = |c: usize, filter: &mut Filter| {
+                if let Some(list) = index.get_mut(c) {
+                    let plan = filter.plan_for(c as u16);
+                    if plan != Plan::Never {
+                        list.push((i as u32, plan));
                     }
                 }
-                None => index.iter_mut().for_each(|list| list.push(i as u32)),
+            };
+            match &rule.codes {
+                Some(codes) => codes
+                    .iter()
+                    .for_each(|&c| add(c as usize, &mut rule.filter)),
+                None => (0..EVENT_COUNT).for_each(|c| add(c, &mut rule.filter)),
             }
         }
         self.index = index;
@@ -212,11 +221,10 @@ impl Engine {
             return None;
         }
         let mut cache: FieldCache<'_> = self.cache.take().unwrap_or_default().recycle();
-        cache.reset();
         let mut found = None;
-        for &i in candidates {
+        for &(i, plan) in candidates {
             let rule = &self.rules[i as usize];
-            if rule.filter.matches(cx, &mut cache) {
+            if rule.filter.matches_plan(plan, cx, &mut cache) {
                 self.stats.record(i as usize, rule.priority);
                 found = Some(i as usize);
                 break;

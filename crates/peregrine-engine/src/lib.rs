@@ -15,6 +15,6 @@ pub mod stats;
 
 pub use alert::{Alert, AlertFormat};
 pub use engine::{Engine, EngineOptions, Rule, RuleError};
-pub use replay::{Replay, ReplayEnd, ReplayEvent, ReplayHandler};
+pub use replay::{EventSource, Next, Replay, ReplayEnd, ReplayEvent, ReplayHandler};
 pub use select::NamePattern;
 pub use stats::Stats;

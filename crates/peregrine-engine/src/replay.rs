@@ -1,6 +1,7 @@
-//! Replaying a capture file: read its blocks (on a reader thread), seed the
-//! state from its metadata, apply every event to the state, number events
-//! as sysdig and Falco do, and hand each one to the caller.
+//! Replaying events: from a capture file (its blocks read on a reader
+//! thread, the state seeded from its metadata) or from a live source (the
+//! state seeded from a /proc scan), apply every event to the state, number
+//! events as sysdig and Falco do, and hand each one to the caller.
 
 use peregrine_event::{Category, EventView, RenderOptions, code};
 use peregrine_filter::extract::{Ctx, StreamInfo};
@@ -61,6 +62,27 @@ pub trait ReplayHandler {
     fn metadata(&mut self, _raw_block: &[u8]) -> Result<(), Self::Error> {
         Ok(())
     }
+    /// A live source had no event for a while: a chance to check signals
+    /// and deadlines.
+    fn idle(&mut self) -> Result<ControlFlow<()>, Self::Error> {
+        Ok(ControlFlow::Continue(()))
+    }
+}
+
+/// What a live source yields.
+pub enum Next<'a> {
+    /// One event: the CPU it came from and its scap bytes.
+    Event(u16, &'a [u8]),
+    /// Nothing for now.
+    Idle,
+    /// The source is finished.
+    End,
+}
+
+/// A source of events other than a capture file, such as the live probe.
+pub trait EventSource {
+    /// The next event, waiting a little for one.
+    fn next_event(&mut self) -> Result<Next<'_>, String>;
 }
 
 /// How a replay ended.
@@ -72,11 +94,19 @@ pub enum ReplayEnd<E> {
     Damaged(ScapError),
     /// The handler failed.
     Handler(E),
+    /// A live source failed.
+    Source(String),
+}
+
+/// Where the events come from.
+enum Input {
+    Capture(Box<ThreadedReader>),
+    Live(Box<dyn EventSource>),
 }
 
 /// A capture file being replayed.
 pub struct Replay {
-    reader: ThreadedReader,
+    input: Input,
     state: State,
     stream: StreamInfo,
     num: u64,
@@ -101,7 +131,7 @@ impl Replay {
     /// Opens a capture file (plain or gzip) for replay.
     pub fn open(path: &Path, render: RenderOptions, hostname: String) -> Result<Replay, ScapError> {
         Ok(Replay {
-            reader: ThreadedReader::open(path)?,
+            input: Input::Capture(Box::new(ThreadedReader::open(path)?)),
             state: State::new(),
             stream: StreamInfo {
                 hostname,
@@ -111,6 +141,38 @@ impl Replay {
             num: 0,
             warnings: Vec::new(),
         })
+    }
+
+    /// Replays a live source, the state seeded with the threads and fds
+    /// already running (a /proc scan) and the machine's users and groups.
+    pub fn live(
+        source: Box<dyn EventSource>,
+        threads: Vec<peregrine_scap::ThreadRecord>,
+        fds: Vec<(u64, peregrine_scap::FdRecord)>,
+        users: (
+            Vec<peregrine_scap::UserRecord>,
+            Vec<peregrine_scap::GroupRecord>,
+        ),
+        render: RenderOptions,
+        hostname: String,
+    ) -> Replay {
+        let mut state = State::new();
+        users.0.into_iter().for_each(|u| state.load_user(u));
+        users.1.into_iter().for_each(|g| state.load_group(g));
+        threads.into_iter().for_each(|t| state.load_thread(t));
+        fds.into_iter()
+            .for_each(|(pid, f)| state.load_fd(pid as i64, f));
+        Replay {
+            input: Input::Live(source),
+            state,
+            stream: StreamInfo {
+                hostname,
+                render,
+                ..StreamInfo::default()
+            },
+            num: 0,
+            warnings: Vec::new(),
+        }
     }
 
     /// Problems met and skipped so far (bad events, unknown blocks).
@@ -123,10 +185,102 @@ impl Replay {
         &self.state
     }
 
-    /// Replays until the end of the file, an error, or the handler stops.
+    /// Replays until the end of the input, an error, or the handler stops.
     pub fn run<H: ReplayHandler>(&mut self, handler: &mut H) -> ReplayEnd<H::Error> {
+        match &mut self.input {
+            Input::Capture(reader) => run_capture(
+                reader,
+                &mut self.state,
+                &mut self.stream,
+                &mut self.num,
+                &mut self.warnings,
+                handler,
+            ),
+            Input::Live(source) => loop {
+                let (cpu, bytes) = match source.next_event() {
+                    Ok(Next::Event(cpu, bytes)) => (cpu, bytes),
+                    Ok(Next::Idle) => match handler.idle() {
+                        Ok(ControlFlow::Continue(())) => continue,
+                        Ok(ControlFlow::Break(())) => return ReplayEnd::Done,
+                        Err(e) => return ReplayEnd::Handler(e),
+                    },
+                    Ok(Next::End) => return ReplayEnd::Done,
+                    Err(e) => return ReplayEnd::Source(e),
+                };
+                let ev = match EventView::parse(bytes) {
+                    Ok(ev) => ev,
+                    Err(e) => {
+                        self.warnings
+                            .push(format!("event after #{}: {e}; skipped", self.num));
+                        continue;
+                    }
+                };
+                let flow = deliver(
+                    ev,
+                    cpu,
+                    None,
+                    &mut self.state,
+                    &mut self.stream,
+                    &mut self.num,
+                    handler,
+                );
+                match flow {
+                    Ok(ControlFlow::Continue(())) => {}
+                    Ok(ControlFlow::Break(())) => return ReplayEnd::Done,
+                    Err(e) => return ReplayEnd::Handler(e),
+                }
+            },
+        }
+    }
+}
+
+/// Applies one event to the state, numbers it and hands it to the handler.
+fn deliver<H: ReplayHandler>(
+    ev: EventView<'_>,
+    cpu: u16,
+    flags: Option<u32>,
+    state: &mut State,
+    stream: &mut StreamInfo,
+    num: &mut u64,
+    handler: &mut H,
+) -> Result<ControlFlow<()>, H::Error> {
+    state.process(&ev);
+    let c = ev.code();
+    if ev.info().category.0 & Category::METAEVENT == 0 {
+        stream.first_ts.get_or_insert(ev.ts());
+    }
+    if !is_table_event(c) {
+        *num += 1;
+    }
+    let hidden = is_table_event(c) || is_hidden_event(c);
+    let item = ReplayEvent {
+        ev,
+        num: *num,
+        cpu,
+        flags,
+        hidden,
+        state,
+        stream,
+    };
+    let flow = handler.event(&item);
+    if !hidden {
+        stream.prev_ts = Some(ev.ts());
+    }
+    flow
+}
+
+/// The capture-file loop of [`Replay::run`].
+fn run_capture<H: ReplayHandler>(
+    reader: &mut ThreadedReader,
+    state: &mut State,
+    stream: &mut StreamInfo,
+    num: &mut u64,
+    warnings: &mut Vec<String>,
+    handler: &mut H,
+) -> ReplayEnd<H::Error> {
+    {
         loop {
-            let block = match self.reader.next_block() {
+            let block = match reader.next_block() {
                 Ok(Some(block)) => block,
                 Ok(None) => return ReplayEnd::Done,
                 Err(e) => return ReplayEnd::Damaged(e),
@@ -136,34 +290,11 @@ impl Replay {
                     let ev = match eb.view() {
                         Ok(ev) => ev,
                         Err(e) => {
-                            self.warnings
-                                .push(format!("event after #{}: {e}; skipped", self.num));
+                            warnings.push(format!("event after #{num}: {e}; skipped"));
                             continue;
                         }
                     };
-                    self.state.process(&ev);
-                    let c = ev.code();
-                    if ev.info().category.0 & Category::METAEVENT == 0 {
-                        self.stream.first_ts.get_or_insert(ev.ts());
-                    }
-                    if !is_table_event(c) {
-                        self.num += 1;
-                    }
-                    let hidden = is_table_event(c) || is_hidden_event(c);
-                    let item = ReplayEvent {
-                        ev,
-                        num: self.num,
-                        cpu: eb.cpu,
-                        flags: eb.flags,
-                        hidden,
-                        state: &self.state,
-                        stream: &self.stream,
-                    };
-                    let flow = handler.event(&item);
-                    if !hidden {
-                        self.stream.prev_ts = Some(ev.ts());
-                    }
-                    match flow {
+                    match deliver(ev, eb.cpu, eb.flags, state, stream, num, handler) {
                         Ok(ControlFlow::Continue(())) => continue,
                         Ok(ControlFlow::Break(())) => return ReplayEnd::Done,
                         Err(e) => return ReplayEnd::Handler(e),
@@ -172,15 +303,15 @@ impl Replay {
                 Block::Unknown {
                     block_type, offset, ..
                 } => {
-                    self.warnings.push(format!(
+                    warnings.push(format!(
                         "offset {offset}: unknown block type {block_type:#x} skipped"
                     ));
                     continue;
                 }
                 other => Meta::from(other),
             };
-            meta.apply(&mut self.state);
-            if let Err(e) = handler.metadata(self.reader.raw_block()) {
+            meta.apply(state);
+            if let Err(e) = handler.metadata(reader.raw_block()) {
                 return ReplayEnd::Handler(e);
             }
         }

@@ -398,6 +398,32 @@ fn typechar_from_event(code: u16) -> char {
     }
 }
 
+/// `fd.directory` of a file path: everything before the last `/` (the
+/// path itself when it ends with `/`), `/` for a path without a `/` or
+/// whose only `/` is the first byte.
+fn directory_of(name: &str) -> &str {
+    match name.rfind('/') {
+        Some(pos) if pos != 0 => {
+            if pos < name.len() - 1 {
+                &name[..pos]
+            } else {
+                name
+            }
+        }
+        _ => "/",
+    }
+}
+
+/// `c` as a static one-character string, for the ASCII characters
+/// `fd.typechar` yields.
+fn one_char_str(c: char) -> Option<&'static str> {
+    const ASCII: &str = "\0\u{1}\u{2}\u{3}\u{4}\u{5}\u{6}\u{7}\u{8}\t\n\u{b}\u{c}\r\u{e}\u{f}\
+        \u{10}\u{11}\u{12}\u{13}\u{14}\u{15}\u{16}\u{17}\u{18}\u{19}\u{1a}\u{1b}\u{1c}\u{1d}\u{1e}\u{1f}\
+        \u{20}!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~\u{7f}";
+    let i = c as usize;
+    (c.is_ascii()).then(|| &ASCII[i..i + 1])
+}
+
 const PPM_O_RDONLY: u32 = 1 << 0;
 const PPM_O_WRONLY: u32 = 1 << 1;
 const PPM_O_CREAT: u32 = 1 << 2;
@@ -734,37 +760,38 @@ fn extract_fd<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
             None => owned(fdname_from_event(cx, true)?),
         },
         FdType | FdTypes => Some(text(fd?.fd_type.type_str()?)),
-        FdTypechar => Some(Value::Str(Cow::Owned(
-            fd.map_or_else(|| typechar_from_event(cx.ev.code()), |f| f.type_char())
-                .to_string(),
-        ))),
-        FdDirectory => {
-            let (name, is_file) = match fd {
-                Some(f) if matches!(f.fd_type, Kind::File | Kind::Directory) => {
-                    (f.name.clone(), f.fd_type == Kind::File)
-                }
-                Some(_) => return None,
-                None => (fdname_from_event(cx, false)?, true),
-            };
-            if !is_file {
-                return owned(name);
-            }
-            match name.rfind('/') {
-                Some(pos) if pos != 0 => owned(if pos < name.len() - 1 {
-                    name[..pos].to_string()
-                } else {
-                    name
-                }),
-                _ => Some(text("/")),
-            }
+        FdTypechar => {
+            let c = fd.map_or_else(|| typechar_from_event(cx.ev.code()), |f| f.type_char());
+            Some(match one_char_str(c) {
+                Some(s) => text(s),
+                None => Value::Str(Cow::Owned(c.to_string())),
+            })
         }
+        FdDirectory => match fd {
+            Some(f) if matches!(f.fd_type, Kind::File | Kind::Directory) => {
+                if f.fd_type != Kind::File {
+                    return Some(text(&f.name));
+                }
+                Some(text(directory_of(&f.name)))
+            }
+            Some(_) => None,
+            None => {
+                let name = fdname_from_event(cx, false)?;
+                let dir = directory_of(&name);
+                if dir.len() == name.len() {
+                    owned(name)
+                } else {
+                    owned(dir.to_string())
+                }
+            }
+        },
         FdFilename => {
             let f = fd?;
             if f.fd_type != Kind::File {
                 return None;
             }
             match f.name.rfind('/') {
-                Some(pos) if pos < f.name.len() - 1 => owned(f.name[pos + 1..].to_string()),
+                Some(pos) if pos < f.name.len() - 1 => Some(text(&f.name[pos + 1..])),
                 Some(_) => Some(text(&f.name)),
                 None => Some(text("/")),
             }
@@ -833,5 +860,27 @@ fn extract_fd<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
         FdIno => Some(Value::I64(fd?.ino as i64)),
         FdDev => Some(Value::U64(fd?.dev as u64)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_char_strings() {
+        for c in (0u8..128).map(char::from) {
+            assert_eq!(one_char_str(c), Some(c.to_string().as_str()));
+        }
+        assert_eq!(one_char_str('é'), None);
+    }
+
+    #[test]
+    fn directories() {
+        assert_eq!(directory_of("/etc/passwd"), "/etc");
+        assert_eq!(directory_of("/etc/"), "/etc/");
+        assert_eq!(directory_of("/passwd"), "/");
+        assert_eq!(directory_of("passwd"), "/");
+        assert_eq!(directory_of("a/b"), "a");
     }
 }

@@ -99,6 +99,9 @@ pub(crate) struct SyslogChannel {
     sock: Option<UnixDatagram>,
     buf: Vec<u8>,
     had_socket: bool,
+    /// When connecting last failed: a missing socket is tried again at most
+    /// once a second, so that alerts fail fast instead of each waiting.
+    failed_at: Option<std::time::Instant>,
 }
 
 impl SyslogChannel {
@@ -110,16 +113,28 @@ impl SyslogChannel {
             sock: None,
             buf: Vec::new(),
             had_socket: false,
+            failed_at: None,
         }
     }
 
     fn connect(&mut self, ctx: &Ctx<'_>) -> Result<(), DeliveryError> {
         if self.sock.is_none() {
+            if self
+                .failed_at
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+            {
+                return Err(DeliveryError::fatal(format!(
+                    "{} unavailable",
+                    self.path.display()
+                )));
+            }
             let s = UnixDatagram::unbound()
                 .and_then(|s| s.connect(&self.path).map(|()| s))
                 .map_err(|e| {
+                    self.failed_at = Some(std::time::Instant::now());
                     DeliveryError::retry(format!("cannot connect to {}: {e}", self.path.display()))
                 })?;
+            self.failed_at = None;
             // Never wait long on a stalled syslog daemon.
             let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
             if self.had_socket {

@@ -112,9 +112,11 @@ fn json_output_sends_json_and_missing_socket_fails_without_blocking() {
         .unwrap()
         .failed
         == 1));
-    // The daemon comes up: the next alert goes through.
+    // The daemon comes up: the next alert after the one-second hold-off
+    // (a missing socket is not retried for every alert) goes through.
     let server = UnixDatagram::bind(&sock_path).unwrap();
     server.set_read_timeout(Some(T)).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     o.send(alert(2, Priority::Error));
     let mut buf = vec![0u8; 4096];
     let n = server.recv(&mut buf).unwrap();

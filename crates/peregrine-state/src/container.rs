@@ -12,39 +12,53 @@ const PREFIXES: &[&str] = &[
     "containerd-",
 ];
 
-fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+fn is_hex64(s: &[u8]) -> bool {
+    s.len() == 64 && s.iter().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The 12-character container id found in one cgroup path component.
-fn from_component(comp: &str) -> Option<&str> {
-    let comp = comp.strip_suffix(".scope").unwrap_or(comp);
-    if is_hex64(comp) {
-        return Some(&comp[..12]);
-    }
-    for p in PREFIXES {
-        if let Some(rest) = comp.strip_prefix(p)
-            && is_hex64(rest)
-        {
-            return Some(&rest[..12]);
-        }
-    }
-    None
+fn from_component(comp: &[u8]) -> Option<&str> {
+    let comp = comp.strip_suffix(b".scope").unwrap_or(comp);
+    let hex = if is_hex64(comp) {
+        comp
+    } else {
+        PREFIXES.iter().find_map(|p| {
+            comp.strip_prefix(p.as_bytes())
+                .filter(|rest| is_hex64(rest))
+        })?
+    };
+    // 64 ASCII hex digits
+    std::str::from_utf8(&hex[..12]).ok()
+}
+
+/// The container id named by one cgroup (`subsys=path` or a bare path).
+fn from_cgroup(cg: &[u8]) -> Option<&str> {
+    let path = match cg.iter().position(|&c| c == b'=') {
+        Some(i) => &cg[i + 1..],
+        None => cg,
+    };
+    // the last matching component wins (nested cgroups name the innermost)
+    path.rsplit(|&c| c == b'/').find_map(from_component)
 }
 
 /// Container id for a list of cgroups (`subsys=path` each, or bare paths):
 /// the short (12 hex) id of the first path component that names a
 /// container, or `"host"` when none does.
 pub fn container_id<S: AsRef<str>>(cgroups: &[S]) -> &str {
-    for cg in cgroups {
-        let cg = cg.as_ref();
-        let path = cg.split_once('=').map_or(cg, |(_, p)| p);
-        // the last matching component wins (nested cgroups name the innermost)
-        if let Some(id) = path.rsplit('/').find_map(from_component) {
-            return id;
-        }
+    cgroups
+        .iter()
+        .find_map(|cg| from_cgroup(cg.as_ref().as_bytes()))
+        .unwrap_or(HOST)
+}
+
+/// [`container_id`] of cgroups in an event's NUL-separated buffer, read
+/// in place (ids are ASCII, so invalid UTF-8 elsewhere changes nothing).
+pub fn container_id_raw(raw: &[u8]) -> &str {
+    if raw.is_empty() {
+        return HOST;
     }
-    HOST
+    let raw = raw.strip_suffix(&[0]).unwrap_or(raw);
+    raw.split(|&c| c == 0).find_map(from_cgroup).unwrap_or(HOST)
 }
 
 /// Metadata of one container, from the capture's `container` events.
@@ -192,6 +206,10 @@ mod tests {
         );
         assert_eq!(container_id(&["cpu=/user.slice", "0::/init.scope"]), HOST);
         assert_eq!(container_id::<&str>(&[]), HOST);
+        let raw = format!("cpu=/user.slice\0cpu=/docker/{ID}\0");
+        assert_eq!(container_id_raw(raw.as_bytes()), "9dbcbd0c435f");
+        assert_eq!(container_id_raw(b"cpu=/a\xff/b\0"), HOST);
+        assert_eq!(container_id_raw(b""), HOST);
         assert_eq!(
             container_id(&[format!("cpu=/system.slice/crio-conmon-{ID}.scope")]),
             HOST

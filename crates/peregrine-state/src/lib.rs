@@ -20,7 +20,7 @@ pub mod thread;
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
-use peregrine_event::{Direction, EventFlags, EventView, ParamType};
+use peregrine_event::{Direction, EventFlags, EventView, ParamType, code};
 use peregrine_scap::records::{
     FdAddress, FdKind, FdRecord, GroupRecord, InterfaceRecord, MachineInfo, ThreadRecord,
     UserRecord,
@@ -68,6 +68,7 @@ pub struct State {
     cur: Current,
     pending: Pending,
     scratch: String,
+    cgroups_cache: thread::CgroupsCache,
 }
 
 /// Everything field extractors need about the event just processed.
@@ -277,8 +278,8 @@ impl State {
             comm: r.comm,
             exe: r.exe,
             exepath: r.exepath,
-            args: r.args,
-            env: r.env,
+            args: r.args.into(),
+            env: r.env.into(),
             root: r.root,
             tty: r.tty,
             loginuid: r.loginuid,
@@ -484,14 +485,16 @@ impl State {
             enter_valid: false,
         };
         let info = ev.info();
-        if parse::handle_threadless(self, ev) {
+        let code = ev.code();
+        let facts = code_facts(code);
+        let kind = facts.kind;
+        if kind == Kind::Threadless {
+            parse::handle_threadless(self, ev);
             return;
         }
         if info.flags.has(EventFlags::SKIPPARSERESET) {
             return;
         }
-        let code = ev.code();
-        let kind = event_kind(code);
         // context switches never touch a thread's enter/exit pairing
         if kind == Kind::Switch {
             return;
@@ -522,7 +525,9 @@ impl State {
             Direction::Enter => {
                 t.last_code = Some(code);
                 t.last_fd = -1;
-                if uses_fd && let Some(fd) = enter_fd_param(ev) {
+                if uses_fd
+                    && let Some(fd) = facts.enter_fd.and_then(|i| ev.param_int(i.into(), true))
+                {
                     t.last_fd = fd;
                 }
                 t.last_enter.clear();
@@ -530,7 +535,9 @@ impl State {
                 if uses_fd || creates_fd {
                     self.cur.fd = Some(t.last_fd);
                 }
-                parse::enter(self, ev, tid);
+                if kind == Kind::Procexit {
+                    parse::procexit(self, tid);
+                }
             }
             Direction::Exit => {
                 let valid = match t.last_code {
@@ -550,7 +557,7 @@ impl State {
                 }
                 if uses_fd {
                     if t.last_fd == -1
-                        && let Some(fd) = exit_fd_param(ev)
+                        && let Some(fd) = facts.exit_fd.and_then(|i| ev.param_int(i.into(), true))
                     {
                         t.last_fd = fd;
                     }
@@ -564,7 +571,7 @@ impl State {
                 } else {
                     None
                 };
-                parse::exit(self, ev, enter.as_ref(), tid);
+                parse::exit(self, ev, enter.as_ref(), tid, facts.op);
                 if let Some(t) = self.threads.get_mut(&tid) {
                     t.last_enter = buf;
                 } else {
@@ -661,40 +668,75 @@ enum Kind {
     Switch,
     Procexit,
     Execve,
+    /// User, group and container table events (no thread).
+    Threadless,
 }
 
-/// The [`Kind`] of every event code, from the names in the event table
-/// (so that every version of an event is covered), computed once.
-fn event_kind(code: u16) -> Kind {
-    static KINDS: std::sync::OnceLock<Vec<Kind>> = std::sync::OnceLock::new();
-    let kinds = KINDS.get_or_init(|| {
+/// Facts about one event code, from the event table, computed once.
+#[derive(Clone, Copy)]
+struct CodeFacts {
+    kind: Kind,
+    /// The exit parser.
+    op: parse::Op,
+    /// Index of the fd an enter event uses: its `fd` parameter, else its
+    /// first fd-typed one.
+    enter_fd: Option<u8>,
+    /// Index of the fd an exit event uses when its enter event is
+    /// missing: `fd`, else `oldfd`.
+    exit_fd: Option<u8>,
+}
+
+const UNKNOWN_CODE: CodeFacts = CodeFacts {
+    kind: Kind::Other,
+    op: parse::Op::None,
+    enter_fd: None,
+    exit_fd: None,
+};
+
+/// The [`CodeFacts`] of every event code, from the names in the event
+/// table (so that every version of an event is covered), computed once.
+#[inline]
+fn code_facts(code: u16) -> CodeFacts {
+    static FACTS: std::sync::OnceLock<Vec<CodeFacts>> = std::sync::OnceLock::new();
+    let facts = FACTS.get_or_init(|| {
         (0..=u16::MAX)
-            .map_while(peregrine_event::event_info)
-            .map(|i| match i.name {
-                "switch" => Kind::Switch,
-                "procexit" => Kind::Procexit,
-                "execve" => Kind::Execve,
-                _ => Kind::Other,
+            .map_while(|c| Some((c, peregrine_event::event_info(c)?)))
+            .map(|(c, i)| {
+                let threadless = matches!(
+                    c,
+                    code::USER_ADDED_E
+                        | code::USER_DELETED_E
+                        | code::GROUP_ADDED_E
+                        | code::GROUP_DELETED_E
+                        | code::USER_ADDED_X
+                        | code::USER_DELETED_X
+                        | code::GROUP_ADDED_X
+                        | code::GROUP_DELETED_X
+                        | code::CONTAINER_E
+                        | code::CONTAINER_JSON_E
+                        | code::CONTAINER_JSON_2_E
+                        | code::CONTAINER_X
+                        | code::CONTAINER_JSON_X
+                        | code::CONTAINER_JSON_2_X
+                );
+                let small = |i: Option<usize>| i.and_then(|i| u8::try_from(i).ok());
+                CodeFacts {
+                    kind: match i.name {
+                        _ if threadless => Kind::Threadless,
+                        "switch" => Kind::Switch,
+                        "procexit" => Kind::Procexit,
+                        "execve" => Kind::Execve,
+                        _ => Kind::Other,
+                    },
+                    op: parse::Op::of(i.name),
+                    enter_fd: small(
+                        i.param_index("fd")
+                            .or_else(|| i.params.iter().position(|p| p.ptype == ParamType::Fd)),
+                    ),
+                    exit_fd: small(i.param_index("fd").or_else(|| i.param_index("oldfd"))),
+                }
             })
             .collect()
     });
-    kinds.get(code as usize).copied().unwrap_or(Kind::Other)
-}
-
-/// The fd an enter event uses: its `fd` parameter, else its first fd-typed one.
-fn enter_fd_param(ev: &EventView<'_>) -> Option<i64> {
-    let info = ev.info();
-    let i = info
-        .param_index("fd")
-        .or_else(|| info.params.iter().position(|p| p.ptype == ParamType::Fd))?;
-    ev.param_int(i, true)
-}
-
-/// The fd an exit event uses when its enter event is missing.
-fn exit_fd_param(ev: &EventView<'_>) -> Option<i64> {
-    let info = ev.info();
-    let i = info
-        .param_index("fd")
-        .or_else(|| info.param_index("oldfd"))?;
-    ev.param_int(i, true)
+    facts.get(code as usize).copied().unwrap_or(UNKNOWN_CODE)
 }

@@ -2,6 +2,7 @@
 //! that every event version works (missing exit parameters come from the
 //! stored enter event).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use peregrine_event::{EventView, code, read_int};
@@ -12,7 +13,7 @@ use crate::fd::{
     SockTuple,
 };
 use crate::path::{concatenate_paths, update_cwd};
-use crate::thread::{GroupInfo, ProcessInfo, Thread, UserInfo, flags};
+use crate::thread::{CgroupsCache, GroupInfo, NulList, ProcessInfo, Thread, UserInfo, flags};
 use crate::{State, container};
 
 /// Parameters of an exit event, falling back to its enter event by name.
@@ -33,21 +34,12 @@ fn cstr(b: &[u8]) -> &[u8] {
     }
 }
 
-fn lossy(b: &[u8]) -> String {
+pub(crate) fn lossy(b: &[u8]) -> String {
     // valid UTF-8 (nearly always) is checked faster than it is repaired
     match std::str::from_utf8(b) {
         Ok(s) => s.to_owned(),
         Err(_) => String::from_utf8_lossy(b).into_owned(),
     }
-}
-
-/// Splits a NUL-separated buffer (args, env, cgroups) as sinsp does.
-fn split_nul(b: &[u8]) -> Vec<String> {
-    if b.is_empty() {
-        return Vec::new();
-    }
-    let b = b.strip_suffix(&[0]).unwrap_or(b);
-    b.split(|&c| c == 0).map(lossy).collect()
 }
 
 impl<'a> Args<'a, '_> {
@@ -140,31 +132,142 @@ pub(crate) fn handle_threadless(st: &mut State, ev: &EventView<'_>) -> bool {
     }
 }
 
-/// Enter-event parsers.
-pub(crate) fn enter(st: &mut State, ev: &EventView<'_>, tid: i64) {
-    if ev.name() == "procexit" {
-        st.pending.thread = Some(tid);
-        if let Some(t) = st.threads.get_mut(&tid) {
-            t.flags |= flags::CLOSED;
+/// What [`exit`] does for an event code: decided once per code from the
+/// event's name (so that every version of an event is covered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    None,
+    Clone,
+    Execve,
+    Open,
+    Socket,
+    Bind,
+    Connect,
+    Accept,
+    Close,
+    Pipe,
+    Socketpair,
+    Eventfd,
+    Signalfd,
+    TimerfdCreate,
+    Inotify,
+    EpollCreate,
+    Bpf,
+    Userfaultfd,
+    IoUringSetup,
+    MemfdCreate,
+    PidfdOpen,
+    PidfdGetfd,
+    Dup,
+    Fcntl,
+    Chdir,
+    Fchdir,
+    Getcwd,
+    Setuid,
+    Setresuid,
+    Setgid,
+    Setresgid,
+    Capset,
+    Setsid,
+    Chroot,
+    Unshare,
+    /// Data transfer: `incoming` for reads; `send` for send/sendto/sendmsg
+    /// (may create a socket); `tuple` for the calls sysdig 0.29 learns
+    /// tuples from (recv, recvfrom, send, sendto).
+    Rw {
+        incoming: bool,
+        send: bool,
+        tuple: bool,
+    },
+}
+
+impl Op {
+    /// The exit parser of events named `name`.
+    pub(crate) fn of(name: &str) -> Op {
+        match name {
+            "clone" | "fork" | "vfork" | "clone3" => Op::Clone,
+            "execve" | "execveat" => Op::Execve,
+            "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => Op::Open,
+            "socket" => Op::Socket,
+            "bind" => Op::Bind,
+            "connect" => Op::Connect,
+            "accept" | "accept4" => Op::Accept,
+            "close" => Op::Close,
+            "pipe" | "pipe2" => Op::Pipe,
+            "socketpair" => Op::Socketpair,
+            "eventfd" | "eventfd2" => Op::Eventfd,
+            "signalfd" | "signalfd4" => Op::Signalfd,
+            "timerfd_create" => Op::TimerfdCreate,
+            "inotify_init" | "inotify_init1" => Op::Inotify,
+            "epoll_create" | "epoll_create1" => Op::EpollCreate,
+            "bpf" => Op::Bpf,
+            "userfaultfd" => Op::Userfaultfd,
+            "io_uring_setup" => Op::IoUringSetup,
+            "memfd_create" => Op::MemfdCreate,
+            "pidfd_open" => Op::PidfdOpen,
+            "pidfd_getfd" => Op::PidfdGetfd,
+            "dup" | "dup2" | "dup3" => Op::Dup,
+            "fcntl" => Op::Fcntl,
+            "chdir" => Op::Chdir,
+            "fchdir" => Op::Fchdir,
+            "getcwd" => Op::Getcwd,
+            "setuid" => Op::Setuid,
+            "setresuid" | "setreuid" => Op::Setresuid,
+            "setgid" => Op::Setgid,
+            "setresgid" | "setregid" => Op::Setresgid,
+            "capset" => Op::Capset,
+            "setsid" => Op::Setsid,
+            "chroot" => Op::Chroot,
+            "unshare" | "setns" => Op::Unshare,
+            "read" | "readv" | "pread" | "preadv" | "recv" | "recvfrom" | "recvmsg"
+            | "recvmmsg" => Op::Rw {
+                incoming: true,
+                send: false,
+                tuple: matches!(name, "recv" | "recvfrom"),
+            },
+            "write" | "writev" | "pwrite" | "pwritev" | "send" | "sendto" | "sendmsg"
+            | "sendmmsg" => Op::Rw {
+                incoming: false,
+                // sysdig 0.29 learns tuples from send/sendto/recv/recvfrom
+                // only (newer sinsp also from the *msg variants)
+                send: matches!(name, "send" | "sendto" | "sendmsg"),
+                tuple: matches!(name, "send" | "sendto"),
+            },
+            _ => Op::None,
         }
     }
 }
 
+/// The `procexit` event: the thread goes once rules have seen it.
+pub(crate) fn procexit(st: &mut State, tid: i64) {
+    st.pending.thread = Some(tid);
+    if let Some(t) = st.threads.get_mut(&tid) {
+        t.flags |= flags::CLOSED;
+    }
+}
+
 /// Exit-event parsers.
-pub(crate) fn exit(st: &mut State, ev: &EventView<'_>, enter: Option<&EventView<'_>>, tid: i64) {
+pub(crate) fn exit(
+    st: &mut State,
+    ev: &EventView<'_>,
+    enter: Option<&EventView<'_>>,
+    tid: i64,
+    op: Op,
+) {
     let a = Args { ev, enter };
-    match ev.name() {
-        "clone" | "fork" | "vfork" | "clone3" => clone_exit(st, a, tid),
-        "execve" | "execveat" => execve_exit(st, a, tid),
-        "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => open_exit(st, a, tid),
-        "socket" => socket_exit(st, a, tid),
-        "bind" => bind_exit(st, a, tid),
-        "connect" => connect_exit(st, a, tid),
-        "accept" | "accept4" => accept_exit(st, a, tid),
-        "close" => close_exit(st, a, tid),
-        "pipe" | "pipe2" => pipe_exit(st, a, tid),
-        "socketpair" => socketpair_exit(st, a, tid),
-        "eventfd" | "eventfd2" => {
+    match op {
+        Op::None => {}
+        Op::Clone => clone_exit(st, a, tid),
+        Op::Execve => execve_exit(st, a, tid),
+        Op::Open => open_exit(st, a, tid),
+        Op::Socket => socket_exit(st, a, tid),
+        Op::Bind => bind_exit(st, a, tid),
+        Op::Connect => connect_exit(st, a, tid),
+        Op::Accept => accept_exit(st, a, tid),
+        Op::Close => close_exit(st, a, tid),
+        Op::Pipe => pipe_exit(st, a, tid),
+        Op::Socketpair => socketpair_exit(st, a, tid),
+        Op::Eventfd => {
             let fl = if ev.name() == "eventfd2" {
                 a.u32("flags").unwrap_or(0)
             } else {
@@ -172,7 +275,7 @@ pub(crate) fn exit(st: &mut State, ev: &EventView<'_>, enter: Option<&EventView<
             };
             single_fd(st, a, tid, FdType::Event, fl)
         }
-        "signalfd" | "signalfd4" => {
+        Op::Signalfd => {
             let fl = if ev.name() == "signalfd4" {
                 a.u32("flags").unwrap_or(0)
             } else {
@@ -180,8 +283,8 @@ pub(crate) fn exit(st: &mut State, ev: &EventView<'_>, enter: Option<&EventView<
             };
             single_fd(st, a, tid, FdType::Signalfd, fl)
         }
-        "timerfd_create" => single_fd(st, a, tid, FdType::Timerfd, a.u32("flags").unwrap_or(0)),
-        "inotify_init" | "inotify_init1" => {
+        Op::TimerfdCreate => single_fd(st, a, tid, FdType::Timerfd, a.u32("flags").unwrap_or(0)),
+        Op::Inotify => {
             let fl = if ev.name() == "inotify_init1" {
                 a.u32("flags").unwrap_or(0)
             } else {
@@ -189,7 +292,7 @@ pub(crate) fn exit(st: &mut State, ev: &EventView<'_>, enter: Option<&EventView<
             };
             single_fd(st, a, tid, FdType::Inotify, fl)
         }
-        "epoll_create" | "epoll_create1" => {
+        Op::EpollCreate => {
             let fl = if ev.name() == "epoll_create1" && a.u32("flags").unwrap_or(0) & 1 != 0 {
                 PPM_O_CLOEXEC
             } else {
@@ -197,22 +300,22 @@ pub(crate) fn exit(st: &mut State, ev: &EventView<'_>, enter: Option<&EventView<
             };
             single_fd(st, a, tid, FdType::Eventpoll, fl)
         }
-        "bpf" if ev.code() == code::SYSCALL_BPF_2_X => single_fd(st, a, tid, FdType::Bpf, 0),
-        "userfaultfd" => single_fd(st, a, tid, FdType::Userfaultfd, 0),
-        "io_uring_setup" => single_fd(st, a, tid, FdType::IoUring, 0),
-        "memfd_create" => memfd_exit(st, a, tid),
-        "pidfd_open" => pidfd_open_exit(st, a, tid),
-        "pidfd_getfd" => pidfd_getfd_exit(st, a, tid),
-        "dup" | "dup2" | "dup3" => dup_exit(st, a, tid),
-        "fcntl" => fcntl_exit(st, a, tid),
-        "chdir" => {
+        Op::Bpf if ev.code() == code::SYSCALL_BPF_2_X => single_fd(st, a, tid, FdType::Bpf, 0),
+        Op::Userfaultfd => single_fd(st, a, tid, FdType::Userfaultfd, 0),
+        Op::IoUringSetup => single_fd(st, a, tid, FdType::IoUring, 0),
+        Op::MemfdCreate => memfd_exit(st, a, tid),
+        Op::PidfdOpen => pidfd_open_exit(st, a, tid),
+        Op::PidfdGetfd => pidfd_getfd_exit(st, a, tid),
+        Op::Dup => dup_exit(st, a, tid),
+        Op::Fcntl => fcntl_exit(st, a, tid),
+        Op::Chdir => {
             if a.res() >= 0
                 && let Some(p) = a.str("path")
             {
                 set_cwd(st, tid, &lossy(p));
             }
         }
-        "fchdir" => {
+        Op::Fchdir => {
             if a.res() >= 0
                 && let Some(fd) = st.cur.fd
                 && let Some(name) = st
@@ -223,18 +326,18 @@ pub(crate) fn exit(st: &mut State, ev: &EventView<'_>, enter: Option<&EventView<
                 set_cwd(st, tid, &name);
             }
         }
-        "getcwd" => {
+        Op::Getcwd => {
             if a.res() >= 0
                 && let Some(p) = a.str("path")
             {
                 set_cwd(st, tid, &lossy(p));
             }
         }
-        "setuid" => set_ids(st, a, tid, "uid", None),
-        "setresuid" | "setreuid" => set_ids(st, a, tid, "euid", None),
-        "setgid" => set_ids(st, a, tid, None, "gid"),
-        "setresgid" | "setregid" => set_ids(st, a, tid, None, "egid"),
-        "capset" => {
+        Op::Setuid => set_ids(st, a, tid, "uid", None),
+        Op::Setresuid => set_ids(st, a, tid, "euid", None),
+        Op::Setgid => set_ids(st, a, tid, None, "gid"),
+        Op::Setresgid => set_ids(st, a, tid, None, "egid"),
+        Op::Capset => {
             if a.res() >= 0
                 && let Some(t) = st.threads.get_mut(&tid)
             {
@@ -249,7 +352,7 @@ pub(crate) fn exit(st: &mut State, ev: &EventView<'_>, enter: Option<&EventView<
                 info.cap_effective = e.unwrap_or(info.cap_effective);
             }
         }
-        "setsid" => {
+        Op::Setsid => {
             let r = a.res();
             if r >= 0
                 && let Some(t) = st.threads.get_mut(&tid)
@@ -257,7 +360,7 @@ pub(crate) fn exit(st: &mut State, ev: &EventView<'_>, enter: Option<&EventView<
                 t.info_mut().sid = r;
             }
         }
-        "chroot" => {
+        Op::Chroot => {
             if a.res() == 0
                 && let Some(p) = a.str("path")
             {
@@ -270,7 +373,7 @@ pub(crate) fn exit(st: &mut State, ev: &EventView<'_>, enter: Option<&EventView<
                 }
             }
         }
-        "unshare" | "setns" => {
+        Op::Unshare => {
             if a.res() >= 0
                 && a.u32("flags").unwrap_or(0) & flags::CLONE_NEWUSER != 0
                 && let Some(t) = st.threads.get_mut(&tid)
@@ -281,13 +384,12 @@ pub(crate) fn exit(st: &mut State, ev: &EventView<'_>, enter: Option<&EventView<
                 info.cap_effective = MAX_CAPS;
             }
         }
-        "read" | "readv" | "pread" | "preadv" | "recv" | "recvfrom" | "recvmsg" | "recvmmsg" => {
-            rw_exit(st, a, tid, true)
-        }
-        "write" | "writev" | "pwrite" | "pwritev" | "send" | "sendto" | "sendmsg" | "sendmmsg" => {
-            rw_exit(st, a, tid, false)
-        }
-        _ => {}
+        Op::Rw {
+            incoming,
+            send,
+            tuple,
+        } => rw_exit(st, a, tid, incoming, send, tuple),
+        Op::Bpf => {}
     }
 }
 
@@ -326,10 +428,14 @@ fn set_ids(
 // Processes
 
 /// Fills the child's info fields that come from the clone event itself.
-fn child_info_from_event(a: Args<'_, '_>, base: &ProcessInfo) -> ProcessInfo {
+fn child_info_from_event(
+    a: Args<'_, '_>,
+    base: &ProcessInfo,
+    cache: &mut CgroupsCache,
+) -> ProcessInfo {
     let mut info = base.clone();
     info.exe = a.str("exe").map(lossy).unwrap_or_default();
-    info.args = a.get("args").map(split_nul).unwrap_or_default();
+    info.args = a.get("args").map(NulList::from_raw).unwrap_or_default();
     info.comm = match a.str("comm") {
         Some(c) if !c.is_empty() => lossy(c),
         _ => info.exe.clone(),
@@ -344,7 +450,7 @@ fn child_info_from_event(a: Args<'_, '_>, base: &ProcessInfo) -> ProcessInfo {
         info.gid = g;
     }
     if let Some(cg) = a.get("cgroups") {
-        info.set_cgroups(split_nul(cg));
+        info.set_cgroups_raw(cg, cache);
     } else if info.container_id.is_empty() {
         info.container_id = container::HOST.to_string();
     }
@@ -385,8 +491,8 @@ fn clone_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
         // remove any stale entry for this tid
         st.remove_thread_now(tid);
         let info = match &base {
-            Some((i, _, _)) => child_info_from_event(a, i),
-            None => child_info_from_event(a, &Thread::unknown(tid).info),
+            Some((i, _, _)) => child_info_from_event(a, i, &mut st.cgroups_cache),
+            None => child_info_from_event(a, &Thread::unknown(tid).info, &mut st.cgroups_cache),
         };
         let mut t = Thread::with_info(tid, pid, ptid, Arc::new(info));
         t.flags = tflags;
@@ -463,7 +569,7 @@ fn clone_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     };
     let caller_pid = caller.pid;
     let caller_lastexec = caller.lastexec_ts;
-    let info = child_info_from_event(a, &caller.info);
+    let info = child_info_from_event(a, &caller.info, &mut st.cgroups_cache);
     let mut t = Thread::with_info(child, pid, ptid, Arc::new(info));
     t.flags = cflags;
     if !leader {
@@ -576,15 +682,17 @@ fn execve_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
         Some(c) if !c.is_empty() => lossy(c),
         _ => info.exe.clone(),
     };
-    info.args = a.get("args").map(split_nul).unwrap_or_default();
+    info.args = a.get("args").map(NulList::from_raw).unwrap_or_default();
     if let Some(l) = a.int("fdlimit") {
         info.fdlimit = l;
     }
-    if let Some(e) = a.exit("env") {
-        info.env = split_nul(e);
+    if let Some(e) = a.exit("env")
+        && !info.env.is_raw(e)
+    {
+        info.env = NulList::from_raw(e);
     }
     if let Some(cg) = a.exit("cgroups") {
-        info.set_cgroups(split_nul(cg));
+        info.set_cgroups_raw(cg, &mut st.cgroups_cache);
     }
     if let Some(tty) = a.u32("tty") {
         info.tty = tty;
@@ -653,18 +761,24 @@ fn execve_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
 
 /// Directory against which a relative `name` is resolved for `dirfd`;
 /// `Some(".")` for absolute names, `None` when unknown.
-fn dirfd_base(st: &State, tid: i64, name: &str, dirfd: i64, cwd: &str) -> Option<String> {
+fn dirfd_base<'s>(
+    st: &'s State,
+    tid: i64,
+    name: &str,
+    dirfd: i64,
+    cwd: &'s str,
+) -> Option<Cow<'s, str>> {
     if name.starts_with('/') {
-        return Some(".".to_string());
+        return Some(Cow::Borrowed("."));
     }
     if dirfd == -100 {
-        return Some(cwd.to_string());
+        return Some(Cow::Borrowed(cwd));
     }
     let f = st.proc_of(tid)?.fds.get(&dirfd)?;
     if f.name.is_empty() || f.name.ends_with('/') {
-        Some(f.name.clone())
+        Some(Cow::Borrowed(&f.name))
     } else {
-        Some(format!("{}/", f.name))
+        Some(Cow::Owned(format!("{}/", f.name)))
     }
 }
 
@@ -674,24 +788,20 @@ fn open_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     };
     let fd = a.res();
     let name_ev = a.ev.name();
-    let cwd = st.cwd(t).to_string();
-    let exit_name = a
-        .exit(if name_ev == "open_by_handle_at" {
-            "path"
-        } else {
-            "name"
-        })
-        .map(cstr);
+    let by_handle = name_ev == "open_by_handle_at";
+    let cwd = st.cwd(t);
+    let exit_name = a.exit(if by_handle { "path" } else { "name" }).map(cstr);
     let enter_name = a.enter("name").map(cstr).filter(|n| *n != b"<NA>");
-    let from_enter = enter_name.is_some() && name_ev != "open_by_handle_at";
+    let from_enter = enter_name.is_some() && !by_handle;
     let name = if from_enter { enter_name } else { exit_name }.unwrap_or(b"<NA>");
-    let name = String::from_utf8_lossy(name).into_owned();
+    let name = lossy(name);
     let exit_flags = a
         .exit("flags")
         .and_then(|b| read_int(b, false))
         .unwrap_or(0) as u32;
-    let mut oflags = match name_ev {
-        "creat" => 0,
+    let creat = name_ev == "creat";
+    let mut oflags = match () {
+        _ if creat => 0,
         _ if from_enter => {
             let ef = a
                 .enter("flags")
@@ -701,17 +811,15 @@ fn open_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
         }
         _ => exit_flags,
     };
-    if name_ev == "creat"
-        && let Some(cf) = a.exit("creat_flags").and_then(|b| read_int(b, false))
-    {
+    if creat && let Some(cf) = a.exit("creat_flags").and_then(|b| read_int(b, false)) {
         if cf & 1 != 0 {
             oflags |= PPM_FD_UPPER_LAYER;
         } else if cf & 2 != 0 {
             oflags |= PPM_FD_LOWER_LAYER;
         }
     }
-    let sdir = match name_ev {
-        "open" | "creat" => Some(cwd.clone()),
+    let sdir: Cow<'_, str> = match name_ev {
+        "open" | "creat" => Cow::Borrowed(cwd),
         "openat" | "openat2" => {
             let dirfd = if from_enter {
                 a.enter("dirfd")
@@ -720,26 +828,28 @@ fn open_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
             }
             .and_then(|b| read_int(b, true));
             match dirfd {
-                Some(d) => dirfd_base(st, tid, &name, d, &cwd).or(Some("<UNKNOWN>".to_string())),
-                None => Some(String::new()),
+                Some(d) => dirfd_base(st, tid, &name, d, cwd).unwrap_or(Cow::Borrowed("<UNKNOWN>")),
+                None => Cow::Borrowed(""),
             }
         }
-        _ => Some(String::new()),
+        _ => Cow::Borrowed(""),
     };
-    let full = concatenate_paths(sdir.as_deref().unwrap_or(""), &name);
-    if fd >= 0 {
-        let mut fi = FdInfo::new(if oflags & PPM_O_DIRECTORY != 0 {
-            FdType::Directory
-        } else {
-            FdType::File
-        });
-        fi.open_flags = oflags;
-        fi.dev = a.exit("dev").and_then(|b| read_int(b, false)).unwrap_or(0) as u32;
-        fi.ino = a.exit("ino").and_then(|b| read_int(b, false)).unwrap_or(0) as u64;
-        fi.name_raw = name;
-        fi.name = full;
-        st.add_fd(tid, fd, fi);
+    if fd < 0 {
+        // a failed open adds no fd
+        return;
     }
+    let full = concatenate_paths(&sdir, &name);
+    let mut fi = FdInfo::new(if oflags & PPM_O_DIRECTORY != 0 {
+        FdType::Directory
+    } else {
+        FdType::File
+    });
+    fi.open_flags = oflags;
+    fi.dev = a.exit("dev").and_then(|b| read_int(b, false)).unwrap_or(0) as u32;
+    fi.ino = a.exit("ino").and_then(|b| read_int(b, false)).unwrap_or(0) as u64;
+    fi.name_raw = name;
+    fi.name = full;
+    st.add_fd(tid, fd, fi);
 }
 
 fn single_fd(st: &mut State, a: Args<'_, '_>, tid: i64, ty: FdType, open_flags: u32) {
@@ -1385,11 +1495,14 @@ fn accept_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
 }
 
 /// Data-transfer exits: UDP (and other non-TCP) sockets learn their tuple.
-fn rw_exit(st: &mut State, a: Args<'_, '_>, tid: i64, incoming: bool) {
-    let name = a.ev.name();
-    // sysdig 0.29 learns tuples from send/sendto/recv/recvfrom only (newer
-    // sinsp also from the *msg variants)
-    let is_send = matches!(name, "send" | "sendto" | "sendmsg");
+fn rw_exit(
+    st: &mut State,
+    a: Args<'_, '_>,
+    tid: i64,
+    incoming: bool,
+    is_send: bool,
+    learns_tuple: bool,
+) {
     if a.res() < 0 {
         return;
     }
@@ -1415,7 +1528,7 @@ fn rw_exit(st: &mut State, a: Args<'_, '_>, tid: i64, incoming: bool) {
     {
         f.connected = true;
     }
-    if !matches!(name, "recv" | "recvfrom" | "send" | "sendto") {
+    if !learns_tuple {
         return;
     }
     let (Some(fd), Some(raw)) = (fd, tuple) else {

@@ -18,7 +18,11 @@ pub fn concatenate_paths(dir: &str, name: &str) -> String {
     }
     let base_nonempty = relative && !dir.is_empty();
     normalize_into(&mut out, name.as_bytes(), base_nonempty);
-    String::from_utf8_lossy(&out).into_owned()
+    // both inputs are `str`, but a removed `..` may split a character
+    match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
 }
 
 /// Moves the write position back to just after the previous separator.
@@ -60,8 +64,7 @@ fn normalize_into(out: &mut Vec<u8>, path: &[u8], base_nonempty: bool) {
             } else if n1 == 0 {
                 i += 1;
             } else {
-                out.push(c);
-                i += 1;
+                i = copy_run(out, path, i);
             }
         } else if c == b'/' {
             if out.last() == Some(&b'/') || (out.is_empty() && base_nonempty) {
@@ -71,10 +74,23 @@ fn normalize_into(out: &mut Vec<u8>, path: &[u8], base_nonempty: bool) {
                 i += 1;
             }
         } else {
-            out.push(c);
-            i += 1;
+            i = copy_run(out, path, i);
         }
     }
+}
+
+/// Copies `path[i..]` up to the next separator or NUL (a component's
+/// ordinary bytes, where nothing needs a decision) and returns where it
+/// stopped.
+#[inline]
+fn copy_run(out: &mut Vec<u8>, path: &[u8], i: usize) -> usize {
+    let rest = &path[i..];
+    let n = rest
+        .iter()
+        .position(|&b| b == b'/' || b == 0)
+        .unwrap_or(rest.len());
+    out.extend_from_slice(&rest[..n]);
+    i + n
 }
 
 /// Joins a cwd change onto the current cwd and makes sure the result ends
@@ -102,6 +118,10 @@ mod tests {
         assert_eq!(concatenate_paths("", "/"), "/");
         assert_eq!(concatenate_paths("/a/", ""), "");
         assert_eq!(concatenate_paths("/a/", ".hidden"), "/a/.hidden");
+        assert_eq!(concatenate_paths("/a/", "..x/y/../z"), "/a/..x/z");
+        assert_eq!(concatenate_paths("/a/", "b.c/./d\0e"), "/a/b.c/d");
+        assert_eq!(concatenate_paths("/a/", "x/.."), "/a");
+        assert_eq!(concatenate_paths("/é/", "../x"), "/x");
         assert_eq!(update_cwd("/a/", "b"), "/a/b/");
         assert_eq!(update_cwd("/a/", "/"), "/");
     }

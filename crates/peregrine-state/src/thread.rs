@@ -1,8 +1,133 @@
 //! Threads, process information, users and groups.
 
-use std::sync::Arc;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 
 use crate::container;
+
+/// A NUL-separated list (arguments, environment, cgroups) kept as the
+/// event's bytes and split into strings only when first read: execve and
+/// clone events carry long lists that few rules look at. Clones share the
+/// bytes and the split form. Reads as a `[String]` (through `Deref`).
+#[derive(Clone, Default)]
+pub struct NulList(Option<Arc<NulListInner>>);
+
+struct NulListInner {
+    /// The list as the event carried it; `None` when built from strings.
+    raw: Option<Box<[u8]>>,
+    split: OnceLock<Vec<String>>,
+}
+
+impl NulList {
+    /// The list in a NUL-separated buffer, split (as sinsp does: one
+    /// trailing NUL ignored, lossy UTF-8) when first read.
+    pub fn from_raw(raw: &[u8]) -> Self {
+        if raw.is_empty() {
+            return NulList(None);
+        }
+        NulList(Some(Arc::new(NulListInner {
+            raw: Some(raw.into()),
+            split: OnceLock::new(),
+        })))
+    }
+
+    /// True when this list was made by [`NulList::from_raw`] from the same
+    /// bytes (so that an unchanged list is kept without work).
+    pub fn is_raw(&self, raw: &[u8]) -> bool {
+        match &self.0 {
+            None => raw.is_empty(),
+            Some(i) => i.raw.as_deref() == Some(raw),
+        }
+    }
+
+    /// The NUL-separated pieces of the list as the event carried them
+    /// (`None` for a list built from strings).
+    pub fn raw(&self) -> Option<&[u8]> {
+        match &self.0 {
+            None => Some(&[]),
+            Some(i) => i.raw.as_deref(),
+        }
+    }
+
+    /// The list as strings.
+    pub fn as_slice(&self) -> &[String] {
+        match &self.0 {
+            None => &[],
+            Some(i) => i.split.get_or_init(|| match &i.raw {
+                Some(raw) => split_nul(raw),
+                None => Vec::new(),
+            }),
+        }
+    }
+}
+
+/// Splits a NUL-separated buffer (args, env, cgroups) as sinsp does.
+pub(crate) fn split_nul(b: &[u8]) -> Vec<String> {
+    if b.is_empty() {
+        return Vec::new();
+    }
+    let b = b.strip_suffix(&[0]).unwrap_or(b);
+    b.split(|&c| c == 0).map(crate::parse::lossy).collect()
+}
+
+impl From<Vec<String>> for NulList {
+    fn from(v: Vec<String>) -> Self {
+        if v.is_empty() {
+            return NulList(None);
+        }
+        NulList(Some(Arc::new(NulListInner {
+            raw: None,
+            split: OnceLock::from(v),
+        })))
+    }
+}
+
+impl Deref for NulList {
+    type Target = [String];
+
+    fn deref(&self) -> &[String] {
+        self.as_slice()
+    }
+}
+
+impl<'a> IntoIterator for &'a NulList {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
+impl std::fmt::Debug for NulList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+impl PartialEq for NulList {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) if Arc::ptr_eq(a, b) => true,
+            (Some(a), Some(b)) if a.raw.is_some() && a.raw == b.raw => true,
+            _ => self.as_slice() == other.as_slice(),
+        }
+    }
+}
+
+impl Eq for NulList {}
+
+impl PartialEq<Vec<String>> for NulList {
+    fn eq(&self, other: &Vec<String>) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl PartialEq<[String]> for NulList {
+    fn eq(&self, other: &[String]) -> bool {
+        self.as_slice() == other
+    }
+}
 
 /// `PPM_CL_*` clone flags and sinsp thread flags.
 pub mod flags {
@@ -44,9 +169,9 @@ pub struct ProcessInfo {
     /// Full executable path (`proc.exepath`).
     pub exepath: String,
     /// Arguments after `argv[0]` (`proc.args`).
-    pub args: Vec<String>,
+    pub args: NulList,
     /// Environment, `KEY=VALUE` each.
-    pub env: Vec<String>,
+    pub env: NulList,
     /// Root directory.
     pub root: String,
     /// Controlling terminal.
@@ -72,7 +197,7 @@ pub struct ProcessInfo {
     /// fd limit.
     pub fdlimit: i64,
     /// Cgroups, `subsys=path` each.
-    pub cgroups: Vec<String>,
+    pub cgroups: NulList,
     /// Container id from the cgroups (`"host"` outside containers).
     pub container_id: String,
     /// Executable writable by its user.
@@ -97,7 +222,69 @@ impl ProcessInfo {
     /// Sets the cgroups and recomputes the container id.
     pub fn set_cgroups(&mut self, cgroups: Vec<String>) {
         self.container_id = container::container_id(&cgroups).to_string();
-        self.cgroups = cgroups;
+        self.cgroups = cgroups.into();
+    }
+
+    /// Sets the cgroups from an event's NUL-separated buffer and
+    /// recomputes the container id, unless they are the ones already set
+    /// or the ones last set on any process (`cache`).
+    pub(crate) fn set_cgroups_raw(&mut self, raw: &[u8], cache: &mut CgroupsCache) {
+        if raw.is_empty() {
+            self.cgroups = NulList::default();
+            set_str(&mut self.container_id, container::HOST);
+            return;
+        }
+        if self.cgroups.is_raw(raw) {
+            // the container id was computed from these very bytes
+            return;
+        }
+        let (list, id) = cache.get(raw);
+        self.cgroups = list.clone();
+        set_str(&mut self.container_id, id);
+    }
+}
+
+/// The cgroups last set from events, with their container ids: processes
+/// mostly share a few sets of cgroups, so most events find theirs here.
+#[derive(Debug, Default)]
+pub(crate) struct CgroupsCache {
+    entries: Vec<(NulList, String)>,
+    /// The entry replaced next once full.
+    next: usize,
+}
+
+impl CgroupsCache {
+    const SIZE: usize = 16;
+
+    /// The list and container id of the cgroups in `raw` (not empty).
+    fn get(&mut self, raw: &[u8]) -> &(NulList, String) {
+        let i = match self.entries.iter().position(|(l, _)| l.is_raw(raw)) {
+            Some(i) => i,
+            None => {
+                let e = (
+                    NulList::from_raw(raw),
+                    container::container_id_raw(raw).to_string(),
+                );
+                if self.entries.len() < Self::SIZE {
+                    self.entries.push(e);
+                    self.entries.len() - 1
+                } else {
+                    let i = self.next;
+                    self.next = (i + 1) % Self::SIZE;
+                    self.entries[i] = e;
+                    i
+                }
+            }
+        };
+        &self.entries[i]
+    }
+}
+
+/// `*s = v`, without allocating when it already is.
+fn set_str(s: &mut String, v: &str) {
+    if s != v {
+        s.clear();
+        s.push_str(v);
     }
 }
 
@@ -203,4 +390,49 @@ pub struct GroupInfo {
     pub gid: u32,
     /// Group name.
     pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_list_splits_lazily_as_sinsp() {
+        let l = NulList::from_raw(b"a\0b\xff\0\0c\0");
+        assert_eq!(
+            l,
+            vec!["a".to_string(), "b\u{fffd}".into(), "".into(), "c".into()]
+        );
+        assert!(l.is_raw(b"a\0b\xff\0\0c\0"));
+        assert!(!l.is_raw(b"a\0b"));
+        assert!(NulList::from_raw(b"").is_empty());
+        assert_eq!(NulList::from_raw(b"\0"), vec![String::new()]);
+        let v: NulList = vec!["x".to_string()].into();
+        assert_eq!(v.raw(), None);
+        assert!(!v.is_raw(b"x"));
+        assert_eq!(v, NulList::from_raw(b"x"));
+        assert_eq!(l.clone().join(" "), "a b\u{fffd}  c");
+    }
+
+    #[test]
+    fn cgroups_cache_gives_the_same_container_id() {
+        let id = "9dbcbd0c435f2b3a4c6e9e4d8f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c";
+        let raw = format!("cpu=/docker/{id}\0");
+        let mut cache = CgroupsCache::default();
+        let (mut a, mut b) = (ProcessInfo::default(), ProcessInfo::default());
+        a.set_cgroups_raw(raw.as_bytes(), &mut cache);
+        b.set_cgroups_raw(raw.as_bytes(), &mut cache);
+        assert_eq!(
+            (a.container_id.as_str(), b.container_id.as_str()),
+            ("9dbcbd0c435f", "9dbcbd0c435f")
+        );
+        b.set_cgroups_raw(b"cpu=/user.slice\0", &mut cache);
+        assert_eq!(b.container_id, container::HOST);
+        assert_eq!(b.cgroups, vec!["cpu=/user.slice".to_string()]);
+        b.set_cgroups_raw(b"", &mut cache);
+        assert_eq!(
+            (b.container_id.as_str(), b.cgroups.len()),
+            (container::HOST, 0)
+        );
+    }
 }

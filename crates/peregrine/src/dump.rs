@@ -91,6 +91,7 @@ fn dump(args: &DumpArgs) -> Result<ExitCode, String> {
             true
         }
         ReplayEnd::Handler(e) => return Err(format!("output: {e}")),
+        ReplayEnd::Source(e) => return Err(format!("{path}: {e}")),
     };
     match handler.sink {
         Sink::Print { mut out, .. } => match out.flush() {

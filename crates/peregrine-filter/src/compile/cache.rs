@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct FieldInterner {
     by_name: HashMap<String, u32>,
     fields: Vec<Field>,
+    /// Checks by key, for [`FieldCache`]'s per-event check results.
+    pub(crate) checks: HashMap<String, u32>,
     layout: u64,
 }
 
@@ -25,6 +27,7 @@ impl Default for FieldInterner {
         FieldInterner {
             by_name: HashMap::new(),
             fields: Vec::new(),
+            checks: HashMap::new(),
             layout: NEXT_LAYOUT.fetch_add(1, Ordering::Relaxed),
         }
     }
@@ -63,27 +66,43 @@ impl FieldInterner {
         s
     }
 
+    /// The id of the check named `key` (equal keys: equal checks).
+    pub(crate) fn intern_check(&mut self, key: String) -> u32 {
+        let n = self.checks.len() as u32;
+        *self.checks.entry(key).or_insert(n)
+    }
+
     /// The field of slot `slot`.
     pub fn field(&self, slot: u32) -> Option<&Field> {
         self.fields.get(slot as usize)
     }
 }
 
-#[derive(Clone, Debug)]
-struct Entry<'a> {
+/// Where a slot's value for the current event is, if extracted.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
     generation: u32,
-    value: Option<Value<'a>>,
+    /// Index into [`FieldCache::values`].
+    index: u32,
 }
 
 /// Per-event cache of extracted field values, indexed by the slots of a
-/// [`FieldInterner`]. [`FieldCache::reset`] starts a new event in O(1)
-/// (a generation counter); [`FieldCache::recycle`] moves the cache, with
-/// its allocations, to events of another lifetime (the usual case when
-/// events borrow a reader's reused buffer).
+/// [`FieldInterner`]. [`FieldCache::reset`] starts a new event (a
+/// generation counter, and dropping the values extracted for the last
+/// event only); [`FieldCache::recycle`] moves the cache, with its
+/// allocations, to events of another lifetime (the usual case when events
+/// borrow a reader's reused buffer), also in time independent of the
+/// number of slots.
 pub struct FieldCache<'a> {
     generation: u32,
     layout: u64,
-    entries: Vec<Entry<'a>>,
+    /// Per slot: when and where its value was stored. No lifetime, so it
+    /// survives [`FieldCache::recycle`] untouched.
+    entries: Vec<Entry>,
+    /// The values extracted for the current event, in extraction order.
+    values: Vec<Option<Value<'a>>>,
+    /// Per check id: `generation << 1 | result` of its last evaluation.
+    memo: Vec<u64>,
     pub(crate) bufs: Vec<Vec<u8>>,
 }
 
@@ -93,10 +112,17 @@ impl Default for FieldCache<'_> {
             generation: 1,
             layout: 0,
             entries: Vec::new(),
+            values: Vec::new(),
+            memo: Vec::new(),
             bufs: Vec::new(),
         }
     }
 }
+
+const EMPTY: Entry = Entry {
+    generation: 0,
+    index: 0,
+};
 
 impl<'a> FieldCache<'a> {
     /// A cache sized for the slots of `interner` (it grows when filters
@@ -106,49 +132,45 @@ impl<'a> FieldCache<'a> {
             layout: interner.layout,
             ..FieldCache::default()
         };
-        c.entries.resize(
-            interner.len(),
-            Entry {
-                generation: 0,
-                value: None,
-            },
-        );
+        c.entries.resize(interner.len(), EMPTY);
+        c.memo.resize(interner.checks.len(), 0);
+        c.values.reserve(interner.len().min(64));
         c
     }
 
-    /// Forgets every value: the next lookups extract again. O(1).
+    /// Forgets every value: the next lookups extract again. Drops only the
+    /// values extracted since the last reset.
     pub fn reset(&mut self) {
+        self.values.clear();
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
-            for e in &mut self.entries {
-                e.generation = 0;
-                e.value = None;
-            }
+            self.entries.fill(EMPTY);
+            self.memo.fill(0);
             self.generation = 1;
         }
     }
 
     /// The same cache (and its allocations), empty, for events of another
-    /// lifetime. O(number of slots), no allocation.
-    pub fn recycle<'b>(self) -> FieldCache<'b> {
+    /// lifetime. No allocation; independent of the number of slots.
+    pub fn recycle<'b>(mut self) -> FieldCache<'b> {
+        self.reset();
         let FieldCache {
             entries,
+            values,
+            memo,
             bufs,
             layout,
-            ..
+            generation,
         } = self;
-        // In-place collect: reuses the allocation (same layout).
-        let entries: Vec<Entry<'b>> = entries
-            .into_iter()
-            .map(|_| Entry {
-                generation: 0,
-                value: None,
-            })
-            .collect();
+        // `values` is empty: the in-place collect only re-types it and
+        // keeps its allocation.
+        let values: Vec<Option<Value<'b>>> = values.into_iter().map(|_| None).collect();
         FieldCache {
-            generation: 1,
+            generation,
             layout,
             entries,
+            values,
+            memo,
             bufs,
         }
     }
@@ -168,25 +190,43 @@ impl<'a> FieldCache<'a> {
     pub(crate) fn fill(&mut self, slot: u32, field: &Field, cx: &Ctx<'a>) {
         let i = slot as usize;
         if i >= self.entries.len() {
-            self.entries.resize(
-                i + 1,
-                Entry {
-                    generation: 0,
-                    value: None,
-                },
-            );
+            self.entries.resize(i + 1, EMPTY);
         }
-        let e = &mut self.entries[i];
-        if e.generation != self.generation {
-            e.value = extract(field, cx);
-            e.generation = self.generation;
+        if self.entries[i].generation != self.generation {
+            let index = self.values.len() as u32;
+            self.values.push(extract(field, cx));
+            self.entries[i] = Entry {
+                generation: self.generation,
+                index,
+            };
         }
     }
 
     /// The value of slot `slot` (after [`FieldCache::fill`]).
     #[inline]
     pub(crate) fn get(&self, slot: u32) -> Option<&Value<'a>> {
-        self.entries.get(slot as usize)?.value.as_ref()
+        let e = self.entries.get(slot as usize)?;
+        if e.generation != self.generation {
+            return None;
+        }
+        self.values.get(e.index as usize)?.as_ref()
+    }
+
+    /// The result of check `id` if it already ran on this event.
+    #[inline]
+    pub(crate) fn recalled(&self, id: u32) -> Option<bool> {
+        let m = *self.memo.get(id as usize)?;
+        (m >> 1 == self.generation as u64).then_some(m & 1 != 0)
+    }
+
+    /// Records the result of check `id` for this event.
+    #[inline]
+    pub(crate) fn remember(&mut self, id: u32, result: bool) {
+        let i = id as usize;
+        if i >= self.memo.len() {
+            self.memo.resize(i + 1, 0);
+        }
+        self.memo[i] = (self.generation as u64) << 1 | result as u64;
     }
 
     /// Takes a scratch buffer out of the cache (give it back with

@@ -340,7 +340,32 @@ pub(crate) enum Matcher {
     PMatch(PathTrie),
 }
 
+impl Test {
+    /// A rough cost of the test (see [`super::ir::Check::cost`]).
+    fn cost(&self) -> u32 {
+        match self {
+            Test::Num(..) | Test::Bool(..) | Test::Net(..) => 0,
+            Test::Rel(..) | Test::StartsWith(_) | Test::EndsWith(_) => 1,
+            Test::Contains(_) | Test::IContains(_) | Test::Glob(..) => 2,
+            Test::Regex(_) => 10,
+        }
+    }
+}
+
 impl Matcher {
+    /// A rough cost of the matcher (see [`super::ir::Check::cost`]).
+    pub(crate) fn cost(&self) -> u32 {
+        match self {
+            Matcher::Exists => 0,
+            Matcher::One(t) => t.cost(),
+            Matcher::In(_) => 1,
+            Matcher::AnyOf(ts) | Matcher::Modified(_, ts) => {
+                ts.iter().map(Test::cost).sum::<u32>().max(1)
+            }
+            Matcher::PMatch(_) => 2,
+        }
+    }
+
     /// Applies the matcher to one value.
     pub(crate) fn test(&self, v: &View<'_>) -> bool {
         match self {

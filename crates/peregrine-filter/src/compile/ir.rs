@@ -46,7 +46,7 @@ pub(crate) struct EvtTypeCheck {
 
 impl EvtTypeCheck {
     #[inline]
-    fn eval(&self, cx: &Ctx<'_>) -> bool {
+    pub(crate) fn eval(&self, cx: &Ctx<'_>) -> bool {
         let c = cx.ev.code();
         let hit = if c == code::GENERIC_E || c == code::GENERIC_X {
             self.names.contains(event_type_name(&cx.ev).as_bytes())
@@ -64,6 +64,10 @@ impl EvtTypeCheck {
 pub(crate) struct Check {
     pub(crate) lhs: Operand,
     pub(crate) rhs: RhsIr,
+    /// Identifies the check among all those compiled with the same
+    /// interner: equal checks (from the same macro in many rules) share
+    /// the id, and the cache remembers the result once per event.
+    pub(crate) memo: u32,
 }
 
 /// The right side of a check.
@@ -107,16 +111,56 @@ pub(crate) struct Operand {
     pub(crate) field_ty: Ty,
 }
 
-impl Node {
-    /// Evaluates the expression on one event.
-    pub(crate) fn eval<'a>(&self, cx: &Ctx<'a>, cache: &mut FieldCache<'a>) -> bool {
+impl Check {
+    /// A rough evaluation cost, to run cheap checks of an `and`/`or`
+    /// first: reading a header or state value is cheap; rendering event
+    /// arguments, joining command lines, walking ancestors, transformers
+    /// and regular expressions are not.
+    pub(crate) fn cost(&self) -> u32 {
+        use FieldId::*;
+        let field_cost = |src: &Source| match src {
+            Source::Ancestors(_) => 20,
+            Source::EitherEnd { .. } => 3,
+            Source::Field { field, .. } => match field.def.id {
+                EvtArg | EvtArgs | EvtInfo => 20,
+                EvtTime | EvtOutputtime | EvtTimeS | EvtTimeIso8601 | EvtDatetime
+                | EvtDatetimeS => 20,
+                ProcCmdline | ProcArgs | ProcExeline | ProcPcmdline | ProcEnv | ProcSname
+                | ProcVpgidName | ProcVpgidExe | ProcLoginshellid | ThreadCapPermitted
+                | ThreadCapEffective | ThreadCapInheritable => 10,
+                ProcAname | ProcAexe | ProcAexepath | ProcApid => 10,
+                FdName | FdNameraw | FdDirectory | FdFilename | EvtRawarg => 2,
+                _ => 1,
+            },
+        };
+        let mut c = field_cost(&self.lhs.src) + 5 * self.lhs.chain.len() as u32;
+        c += match &self.rhs {
+            RhsIr::Const(m) => m.cost(),
+            RhsIr::Field { rhs, .. } => 1 + field_cost(&rhs.src) + 5 * rhs.chain.len() as u32,
+        };
+        c
+    }
+}
+
+impl Source {
+    /// A key naming the source: equal keys read equal values.
+    fn key(&self) -> String {
         match self {
-            Node::And(c) => c.iter().all(|n| n.eval(cx, cache)),
-            Node::Or(c) => c.iter().any(|n| n.eval(cx, cache)),
-            Node::Not(c) => !c.eval(cx, cache),
-            Node::Check(c) => c.eval(cx, cache),
-            Node::EvtType(t) => t.eval(cx),
+            Source::Field { slot, .. } => format!("f{slot}"),
+            Source::Ancestors(id) => format!("a{id:?}"),
+            Source::EitherEnd {
+                client,
+                server,
+                all,
+            } => format!("e{}/{}/{all}", client.0, server.0),
         }
+    }
+}
+
+impl Operand {
+    /// A key naming the operand: equal keys give equal values.
+    pub(crate) fn key(&self) -> String {
+        format!("{}/{:?}/{:?}", self.src.key(), self.chain, self.ty)
     }
 }
 
@@ -126,7 +170,19 @@ fn main_of<'s>(state: &'s State, t: &'s Thread) -> &'s Thread {
 }
 
 impl Check {
-    fn eval<'a>(&self, cx: &Ctx<'a>, cache: &mut FieldCache<'a>) -> bool {
+    /// Evaluates the check on one event, or recalls its result when an
+    /// equal check already ran on the event.
+    #[inline]
+    pub(crate) fn eval<'a>(&self, cx: &Ctx<'a>, cache: &mut FieldCache<'a>) -> bool {
+        if let Some(r) = cache.recalled(self.memo) {
+            return r;
+        }
+        let r = self.eval_uncached(cx, cache);
+        cache.remember(self.memo, r);
+        r
+    }
+
+    fn eval_uncached<'a>(&self, cx: &Ctx<'a>, cache: &mut FieldCache<'a>) -> bool {
         match &self.lhs.src {
             Source::Field { slot, field } => {
                 cache.fill(*slot, field, cx);

@@ -451,9 +451,11 @@ impl<'i> Lower<'i> {
             ExprKind::Unary { lhs, .. } => {
                 self.check = e.span;
                 let l = self.operand(lhs)?;
+                let memo = self.interner.intern_check(format!("{}|exists", l.ir.key()));
                 Node::Check(Box::new(Check {
                     lhs: l.ir,
                     rhs: RhsIr::Const(Matcher::Exists),
+                    memo,
                 }))
             }
             ExprKind::Binary { lhs, op, rhs } => {
@@ -693,9 +695,14 @@ impl<'i> Lower<'i> {
                 },
             }
         };
+        let texts: Vec<(&str, bool)> = values.iter().map(|v| (v.text.as_str(), v.quoted)).collect();
+        let memo = self
+            .interner
+            .intern_check(format!("{}|{op:?}|{texts:?}", l.ir.key()));
         Ok(Node::Check(Box::new(Check {
             lhs: l.ir,
             rhs: RhsIr::Const(matcher),
+            memo,
         })))
     }
 
@@ -767,7 +774,11 @@ impl<'i> Lower<'i> {
         if cmp == CmpOp::BContains {
             cmp = CmpOp::Contains;
         }
+        let memo = self
+            .interner
+            .intern_check(format!("{}|{op:?}|{}", l.ir.key(), r.ir.key()));
         Ok(Node::Check(Box::new(Check {
+            memo,
             rhs: RhsIr::Field {
                 op: cmp,
                 rhs: r.ir,

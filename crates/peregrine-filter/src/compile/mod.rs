@@ -23,6 +23,7 @@ mod check;
 mod evttype;
 mod ir;
 mod lower;
+mod prog;
 mod transform;
 
 #[cfg(test)]
@@ -31,9 +32,11 @@ mod tests;
 mod upstream_tests;
 
 pub use cache::{FieldCache, FieldInterner};
+pub use prog::Plan;
 
 use crate::condition::{Expr, Span, line_col};
 use crate::extract::Ctx;
+use std::collections::HashMap;
 use std::fmt;
 
 /// Why a condition does not compile.
@@ -62,7 +65,13 @@ impl std::error::Error for CompileError {}
 /// A compiled condition.
 #[derive(Debug)]
 pub struct Filter {
-    root: ir::Node,
+    tree: prog::Tree,
+    leaves: prog::Leaves,
+    /// Programs: the general one first, then those specialized per code.
+    progs: Vec<prog::Prog>,
+    general: Plan,
+    /// Specialized plans by the known values of the `evt.type` leaves.
+    plans: HashMap<Vec<bool>, Plan>,
     codes: Option<Vec<u16>>,
     layout: u64,
 }
@@ -73,8 +82,51 @@ impl Filter {
     /// events). A check whose field has no value is false (so `not` of it
     /// is true), also under `!=`.
     pub fn matches<'a>(&self, cx: &Ctx<'a>, cache: &mut FieldCache<'a>) -> bool {
-        cache.bind(self.layout);
-        self.root.eval(cx, cache)
+        self.matches_plan(self.general, cx, cache)
+    }
+
+    /// The filter specialized for events of code `code`: its `evt.type`
+    /// checks are decided once (except on generic events, which stand for
+    /// many syscalls) and the condition folded around them. The plan is
+    /// built on first use and then reused; run it with
+    /// [`Filter::matches_plan`] on events of that code only.
+    pub fn plan_for(&mut self, code: u16) -> Plan {
+        let values: Option<Vec<bool>> = self
+            .leaves
+            .evts
+            .iter()
+            .map(|t| prog::evt_on_code(t, code))
+            .collect();
+        let Some(values) = values else {
+            return self.general;
+        };
+        if let Some(p) = self.plans.get(&values) {
+            return *p;
+        }
+        let p = prog::plan(
+            &self.tree,
+            &self.leaves,
+            &|i| values.get(i as usize).copied(),
+            &mut self.progs,
+        );
+        self.plans.insert(values, p);
+        p
+    }
+
+    /// Like [`Filter::matches`], with a plan of [`Filter::plan_for`] for
+    /// the event's code.
+    #[inline]
+    pub fn matches_plan<'a>(&self, plan: Plan, cx: &Ctx<'a>, cache: &mut FieldCache<'a>) -> bool {
+        match plan {
+            Plan::Never => false,
+            Plan::Always => true,
+            Plan::Run(n) => {
+                cache.bind(self.layout);
+                self.progs
+                    .get(n as usize)
+                    .is_some_and(|p| p.run(&self.leaves, cx, cache))
+            }
+        }
     }
 
     /// The event codes (every version and direction of each named event
@@ -115,8 +167,16 @@ pub fn compile_with(
         }
     })?;
     let codes = evttype::event_codes(&root);
+    let mut leaves = prog::Leaves::default();
+    let tree = prog::Tree::of(root, &mut leaves);
+    let mut progs = Vec::new();
+    let general = prog::plan(&tree, &leaves, &|_| None, &mut progs);
     Ok(Filter {
-        root,
+        tree,
+        leaves,
+        progs,
+        general,
+        plans: HashMap::new(),
         codes,
         layout: interner.layout(),
     })

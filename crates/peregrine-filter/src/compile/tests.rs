@@ -121,7 +121,7 @@ fn world(ev: Ev) -> (State, Vec<Vec<u8>>) {
 
 fn run_with(cond: &str, ev: Ev) -> Result<bool, CompileError> {
     let expr = parse(cond).unwrap_or_else(|e| panic!("{cond}: {e}"));
-    let f = compile(&expr, cond)?;
+    let mut f = compile(&expr, cond)?;
     let (st, evs) = world(ev);
     let view = EventView::parse(evs.last().unwrap()).unwrap();
     let stream = StreamInfo::default();
@@ -136,7 +136,69 @@ fn run_with(cond: &str, ev: Ev) -> Result<bool, CompileError> {
     let r = f.matches(&cx, &mut cache);
     // A second evaluation reads through the cache.
     assert_eq!(r, f.matches(&cx, &mut cache), "{cond}");
+    // The condition specialized for the event's code agrees.
+    let plan = f.plan_for(view.code());
+    let mut fresh = FieldCache::default();
+    assert_eq!(
+        r,
+        f.matches_plan(plan, &cx, &mut fresh),
+        "{cond} ({plan:?})"
+    );
     Ok(r)
+}
+
+#[test]
+fn plans_fold_event_types() {
+    let mut fields = FieldInterner::new();
+    let mut c = |text: &str| compile_with(&parse(text).unwrap(), text, &mut fields).unwrap();
+    let mut only_open = c("evt.type in (open, openat) and proc.name = cat");
+    let mut either =
+        c("(evt.type = open and proc.name = cat) or (evt.type = connect and fd.num > 0)");
+    let mut negated = c("not evt.type = open");
+    let open = code::SYSCALL_OPEN_X;
+    let connect = code::SOCKET_CONNECT_X;
+    assert!(matches!(only_open.plan_for(open), Plan::Run(_)));
+    assert_eq!(only_open.plan_for(connect), Plan::Never);
+    assert!(matches!(either.plan_for(open), Plan::Run(_)));
+    assert_ne!(either.plan_for(open), either.plan_for(connect));
+    assert_eq!(negated.plan_for(open), Plan::Never);
+    assert_eq!(negated.plan_for(connect), Plan::Always);
+    // Generic events keep their (name) checks.
+    assert!(matches!(negated.plan_for(code::GENERIC_X), Plan::Run(_)));
+    // Plans are built once per distinct set of `evt.type` outcomes.
+    assert_eq!(
+        only_open.plan_for(open),
+        only_open.plan_for(code::SYSCALL_OPENAT_2_X)
+    );
+}
+
+#[test]
+fn equal_checks_share_results_across_filters() {
+    let mut fields = FieldInterner::new();
+    let a = "proc.name = cat and fd.typechar = 'f'";
+    let b = "fd.typechar = 'f' and proc.name in (cat, dog)";
+    let fa = compile_with(&parse(a).unwrap(), a, &mut fields).unwrap();
+    let fb = compile_with(&parse(b).unwrap(), b, &mut fields).unwrap();
+    // `fd.typechar = 'f'` is one check; `proc.name = cat` and
+    // `proc.name in (cat, dog)` are two.
+    assert_eq!(fields.checks.len(), 3);
+    let (st, evs) = world(Ev::Open);
+    let view = EventView::parse(evs.last().unwrap()).unwrap();
+    let stream = StreamInfo::default();
+    let cx = Ctx {
+        ev: view,
+        num: 1,
+        cpu: 0,
+        st: st.context(),
+        stream: &stream,
+    };
+    let mut cache = FieldCache::new(&fields);
+    cache.reset();
+    assert!(fa.matches(&cx, &mut cache));
+    assert!(fb.matches(&cx, &mut cache));
+    // A new event forgets the results.
+    cache.reset();
+    assert!(fb.matches(&cx, &mut cache));
 }
 
 fn on(ev: Ev, cases: &[(&str, bool)]) {

@@ -8,6 +8,7 @@ mod drops;
 mod stats;
 mod webserver;
 // Logging, signals and reload (issue 4, configuration and operations).
+mod live;
 pub mod logging;
 mod process;
 mod reload;

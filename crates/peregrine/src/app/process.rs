@@ -1,5 +1,6 @@
-//! Processing events: replay a capture file through the state engine and
-//! the rules engine, and send each alert to the configured outputs.
+//! Processing events: replay a capture file, or capture live with the
+//! eBPF probe, through the state engine and the rules engine, and send
+//! each alert to the configured outputs.
 
 use super::{App, Flow};
 use crate::cli::FalcoArgs;
@@ -16,33 +17,42 @@ use std::time::{Duration, Instant};
 /// any channel writes, and replayed alerts must not be dropped.
 const REPLAY_QUEUE_CAPACITY: usize = 1 << 20;
 
-/// Replays the capture file (`-e` or `engine.replay.capture_file`).
+/// Replays the capture file (`-e` or `engine.replay.capture_file`), or
+/// monitors the live system when none is given.
 pub fn process_events(app: &mut App) -> Result<Flow, String> {
     if app.args.dry_run {
         return Ok(Flow::Exit(0));
     }
     let config = app.config.as_ref().expect("config loaded");
     let from_config = (config.engine_kind == "replay").then(|| config.replay_capture_file.clone());
-    let Some(capture) = app.args.capture.clone().or(from_config.flatten()) else {
-        return Err(
-            "live capture is not available yet: give a capture file with -e or \
-                    engine.kind=replay and engine.replay.capture_file"
-                .into(),
-        );
-    };
+    let capture = app.args.capture.clone().or(from_config.flatten());
     let outputs_config = outputs_config(config, app.args)?;
     let output_timeout = outputs_config.output_timeout;
     let mut outputs = Outputs::new(outputs_config).map_err(|e| e.to_string())?;
     // Drop handling, -s samples, metrics (issue 4).
     let mut monitors = super::stats::Monitors::new(app)?;
 
-    let path = capture.display().to_string();
-    let mut replay = Replay::open(
-        &capture,
-        RenderOptions::FALCO,
-        app.alert_format.hostname.clone(),
-    )
-    .map_err(|e| format!("{path}: {e}"))?;
+    let (path, mut replay) = match &capture {
+        Some(capture) => {
+            let path = capture.display().to_string();
+            let replay = Replay::open(
+                capture,
+                RenderOptions::FALCO,
+                app.alert_format.hostname.clone(),
+            )
+            .map_err(|e| format!("{path}: {e}"))?;
+            (path, replay)
+        }
+        None => {
+            let engine = app.engine.as_ref().expect("rules loaded");
+            let replay = super::live::open(
+                engine,
+                app.args.all_events,
+                app.alert_format.hostname.clone(),
+            )?;
+            ("live capture".to_string(), replay)
+        }
+    };
     let end = replay.run(&mut AlertSender {
         engine: app.engine.as_mut().expect("rules loaded"),
         format: app.alert_format.clone(),
@@ -87,6 +97,7 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
     match end {
         ReplayEnd::Done | ReplayEnd::Handler(_) => Ok(Flow::Exit(0)),
         ReplayEnd::Damaged(e) => Err(format!("{path}: {e}")),
+        ReplayEnd::Source(e) => Err(format!("{path}: {e}")),
     }
 }
 
@@ -119,6 +130,23 @@ struct AlertSender<'a> {
 
 impl ReplayHandler for AlertSender<'_> {
     type Error = Infallible;
+
+    fn idle(&mut self) -> Result<ControlFlow<()>, Infallible> {
+        if self.ops.pending()
+            && self
+                .ops
+                .between_events(self.engine, &mut self.format, self.outputs)
+                .is_break()
+        {
+            return Ok(ControlFlow::Break(()));
+        }
+        let expired = self.deadline.is_some_and(|d| Instant::now() >= d);
+        Ok(if expired {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        })
+    }
 
     fn event(&mut self, event: &ReplayEvent<'_>) -> Result<ControlFlow<()>, Infallible> {
         if self.ops.pending()

@@ -1,0 +1,185 @@
+//! Live capture: the eBPF probe as the event source, attached only to the
+//! syscalls that the loaded rules and the state engine need.
+
+use peregrine_bpf::{
+    LiveOptions, LiveSource, proc_scan, supported_syscalls, syscalls_for_event_type,
+};
+use peregrine_engine::{Engine, EventSource, Next, Replay};
+use peregrine_event::RenderOptions;
+use peregrine_scap::{GroupRecord, UserRecord};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// Syscalls the state engine needs whatever the rules: process life,
+/// file descriptors, identity and working directory (Falco's "repair"
+/// base set, roughly).
+const STATE_SYSCALLS: &[&str] = &[
+    "clone",
+    "clone3",
+    "fork",
+    "vfork",
+    "execve",
+    "execveat",
+    "open",
+    "openat",
+    "openat2",
+    "creat",
+    "close",
+    "dup",
+    "dup2",
+    "dup3",
+    "socket",
+    "socketpair",
+    "bind",
+    "connect",
+    "accept",
+    "accept4",
+    "pipe",
+    "pipe2",
+    "fcntl",
+    "chdir",
+    "fchdir",
+    "chroot",
+    "setuid",
+    "setgid",
+    "setresuid",
+    "setresgid",
+    "capset",
+    "memfd_create",
+    "userfaultfd",
+];
+
+/// How long one wait for an event lasts before the loop checks signals.
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+
+/// The syscalls to attach for `engine`'s enabled rules plus the state's
+/// needs; every supported syscall when a rule matches any event type or
+/// `all` (`-A`) is set.
+pub fn selected_syscalls(engine: &Engine, all: bool) -> Vec<&'static str> {
+    let every = all
+        || engine
+            .rules()
+            .iter()
+            .any(|r| r.enabled && r.event_type_names().is_none());
+    if every {
+        return supported_syscalls().collect();
+    }
+    let supported: BTreeSet<&'static str> = supported_syscalls().collect();
+    let mut set: BTreeSet<&'static str> = STATE_SYSCALLS
+        .iter()
+        .copied()
+        .filter(|s| supported.contains(s))
+        .collect();
+    for rule in engine.rules().iter().filter(|r| r.enabled) {
+        for name in rule.event_type_names().into_iter().flatten() {
+            set.extend(syscalls_for_event_type(name));
+        }
+    }
+    set.into_iter().collect()
+}
+
+/// The probe behind [`EventSource`].
+struct Probe(LiveSource);
+
+impl EventSource for Probe {
+    fn next_event(&mut self) -> Result<Next<'_>, String> {
+        match self.0.next_event(IDLE_WAIT) {
+            Ok(Some(bytes)) => Ok(Next::Event(0, bytes)),
+            Ok(None) => Ok(Next::Idle),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// Loads and attaches the probe and seeds the state from /proc.
+pub fn open(engine: &Engine, all: bool, hostname: String) -> Result<Replay, String> {
+    let syscalls = selected_syscalls(engine, all);
+    let options = LiveOptions {
+        syscalls: &syscalls,
+        ..LiveOptions::default()
+    };
+    let source =
+        LiveSource::open(&options).map_err(|e| format!("could not start live capture: {e}"))?;
+    super::logging::log(
+        super::logging::Level::Info,
+        &format!(
+            "live capture: {} syscalls attached",
+            source.attached().len()
+        ),
+    );
+    let (threads, fds) = proc_scan::scan();
+    let users = (read_users("/etc/passwd"), read_groups("/etc/group"));
+    Ok(Replay::live(
+        Box::new(Probe(source)),
+        threads,
+        fds,
+        users,
+        RenderOptions::FALCO,
+        hostname,
+    ))
+}
+
+/// Users from a passwd file (`name:x:uid:gid:gecos:home:shell`); malformed
+/// lines are skipped.
+fn read_users(path: &str) -> Vec<UserRecord> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            if f.len() < 7 {
+                return None;
+            }
+            Some(UserRecord {
+                uid: f[2].parse().ok()?,
+                gid: f[3].parse().ok()?,
+                name: f[0].to_string(),
+                homedir: f[5].to_string(),
+                shell: f[6].to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Groups from a group file (`name:x:gid:members`).
+fn read_groups(path: &str) -> Vec<GroupRecord> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            (f.len() >= 3).then_some(())?;
+            Some(GroupRecord {
+                gid: f[2].parse().ok()?,
+                name: f[0].to_string(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwd_and_group_lines() {
+        let dir = std::env::temp_dir().join(format!("peregrine-users-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let passwd = dir.join("passwd");
+        let text = "root:x:0:0:root:/root:/bin/bash\nbad line\nbob:x:1000:100::/home/bob:/bin/sh\n";
+        std::fs::write(&passwd, text).unwrap();
+        let users = read_users(passwd.to_str().unwrap());
+        assert_eq!(users.len(), 2);
+        assert_eq!((users[1].uid, users[1].name.as_str()), (1000, "bob"));
+        assert_eq!(users[1].homedir, "/home/bob");
+        let group = dir.join("group");
+        std::fs::write(&group, "root:x:0:\nusers:x:100:bob\nx\n").unwrap();
+        let groups: Vec<(u32, String)> = read_groups(group.to_str().unwrap())
+            .into_iter()
+            .map(|g| (g.gid, g.name))
+            .collect();
+        assert_eq!(
+            groups,
+            [(0, "root".to_string()), (100, "users".to_string())]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
