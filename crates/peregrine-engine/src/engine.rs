@@ -213,6 +213,14 @@ impl Engine {
         self.index = index;
     }
 
+    /// True when some enabled rule can match events of `code`: events
+    /// without candidates need no state context at all.
+    pub fn has_candidates(&self, code: u16) -> bool {
+        self.index
+            .get(code as usize)
+            .is_some_and(|list| !list.is_empty())
+    }
+
     /// Evaluates the event in `cx`; returns the first matching rule (in
     /// load order), as Falco's `rule_matching: first` does, and counts it.
     pub fn process(&mut self, cx: &Ctx<'_>) -> Option<usize> {

@@ -172,6 +172,9 @@ impl ReplayHandler for AlertSender<'_> {
         {
             return Ok(ControlFlow::Break(()));
         }
+        if !self.engine.has_candidates(event.ev.code()) {
+            return Ok(ControlFlow::Continue(()));
+        }
         let cx = event.ctx();
         if let Some(rule) = self.engine.process(&cx) {
             let time_field = if self.format.time_iso_8601 {
