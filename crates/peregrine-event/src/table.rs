@@ -141,9 +141,11 @@ impl Category {
     /// Scheduler event.
     pub const SCHEDULER: u32 = 1 << 7;
 
-    /// The name Falco gives this category in `evt.category`.
+    /// The name Falco gives this category in `evt.category` (I/O events
+    /// are named after their kind here; `evt.category` itself names them
+    /// after the fd they use).
     pub fn name(self) -> &'static str {
-        match self.0 & Self::SUBCATEGORY_MASK {
+        match self.0 & (Self::SYSCALL - 1) {
             0 => "unknown",
             1 => "other",
             2 => "file",
@@ -161,6 +163,8 @@ impl Category {
             33 => "IO_write",
             34 => "IO_other",
             64 => "wait",
+            128 => "scheduler",
+            256 => "internal",
             _ => "unknown",
         }
     }

@@ -345,25 +345,7 @@ fn category_name(cx: &Ctx<'_>) -> &'static str {
     const IO_BASE: u32 = 32;
     let cat = cx.ev.info().category.0 & (Category::SYSCALL - 1);
     if cat & IO_BASE == 0 {
-        return match cat {
-            0 => "unknown",
-            1 => "other",
-            2 => "file",
-            3 => "net",
-            4 => "IPC",
-            5 => "memory",
-            6 => "process",
-            7 => "sleep",
-            8 => "system",
-            9 => "signal",
-            10 => "user",
-            11 => "time",
-            12 => "processing",
-            64 => "wait",
-            128 => "scheduler",
-            256 => "internal",
-            _ => "unknown",
-        };
+        return Category(cat).name();
     }
     if !matches!(cat, 32..=34) {
         return "unknown";
