@@ -85,6 +85,10 @@ pub struct FalcoArgs {
     #[arg(short = 'p', long = "print", value_name = "output_format")]
     pub print: Option<String>,
 
+    /// Also write every event seen (live or replayed) to this capture file.
+    #[arg(short = 'w', long = "write", value_name = "capture_file")]
+    pub write: Option<PathBuf>,
+
     /// Flush every output line.
     #[arg(short = 'U', long = "unbuffered")]
     pub unbuffered: bool,

@@ -62,11 +62,14 @@ fn live_capture_alerts_on_real_commands() {
     )
     .unwrap();
 
+    let capture = dir.join("live.scap");
     let mut child = peregrine()
         .arg("-c")
         .arg(&config)
         .arg("-r")
         .arg(&rules)
+        .arg("-w")
+        .arg(&capture)
         .args(["-o", "json_output=true", "-M", "120"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -156,6 +159,39 @@ fn live_capture_alerts_on_real_commands() {
     let v: serde_json::Value = serde_json::from_str(&spawned).unwrap();
     assert_eq!(v["output_fields"]["proc.cmdline"], "true", "{spawned}");
     assert_eq!(v["output_fields"]["proc.aname[1]"], "sh", "{spawned}");
+
+    // The live stream written with -w: peregrine and sysdig both read it
+    // and both see cat open /etc/shadow.
+    let format = ["-p", "%evt.type %proc.name %fd.name"];
+    let ours = common::run(
+        peregrine()
+            .args(["dump", "-e"])
+            .arg(&capture)
+            .args(format)
+            .arg("fd.name=/etc/shadow"),
+        false,
+    );
+    let ours = String::from_utf8_lossy(&ours.stdout).into_owned();
+    assert!(
+        ours.lines()
+            .any(|l| l.starts_with("open") && l.contains("cat /etc/shadow")),
+        "{ours}"
+    );
+    let theirs = common::run(
+        common::sysdig()
+            .arg("-r")
+            .arg(&capture)
+            .args(format)
+            .arg("fd.name=/etc/shadow"),
+        false,
+    );
+    let theirs = String::from_utf8_lossy(&theirs.stdout).into_owned();
+    assert!(
+        theirs
+            .lines()
+            .any(|l| l.starts_with("open") && l.contains("cat /etc/shadow")),
+        "{theirs}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -6,8 +6,11 @@ use peregrine_bpf::{
 };
 use peregrine_engine::{Engine, EventSource, Next, Replay};
 use peregrine_event::RenderOptions;
-use peregrine_scap::{GroupRecord, UserRecord};
+use peregrine_scap::{FdKind, FdRecord, GroupRecord, ThreadRecord, UserRecord, Writer};
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::BufWriter;
 use std::time::Duration;
 
 /// Syscalls the state engine needs whatever the rules: process life,
@@ -92,7 +95,12 @@ impl EventSource for Probe {
 }
 
 /// Loads and attaches the probe and seeds the state from /proc.
-pub fn open(engine: &Engine, all: bool, hostname: String) -> Result<Replay, String> {
+pub fn open(
+    engine: &Engine,
+    all: bool,
+    hostname: String,
+    writer: Option<&mut CaptureWriter>,
+) -> Result<Replay, String> {
     let syscalls = selected_syscalls(engine, all);
     let options = LiveOptions {
         syscalls: &syscalls,
@@ -109,6 +117,9 @@ pub fn open(engine: &Engine, all: bool, hostname: String) -> Result<Replay, Stri
     );
     let (threads, fds) = proc_scan::scan();
     let users = (read_users("/etc/passwd"), read_groups("/etc/group"));
+    if let Some(w) = writer {
+        write_snapshot(w, &threads, &fds, &users).map_err(|e| format!("capture file: {e}"))?;
+    }
     Ok(Replay::live(
         Box::new(Probe(source)),
         threads,
@@ -117,6 +128,41 @@ pub fn open(engine: &Engine, all: bool, hostname: String) -> Result<Replay, Stri
         RenderOptions::FALCO,
         hostname,
     ))
+}
+
+/// A capture file being written (`-w`).
+pub type CaptureWriter = Writer<BufWriter<File>>;
+
+/// Writes the machine's state at start-up as a capture file's metadata:
+/// the process list, each process's fds, users and groups.
+fn write_snapshot(
+    w: &mut CaptureWriter,
+    threads: &[ThreadRecord],
+    fds: &[(u64, FdRecord)],
+    users: &(Vec<UserRecord>, Vec<GroupRecord>),
+) -> Result<(), peregrine_scap::ScapError> {
+    w.write_user_list(&users.0, &users.1)?;
+    w.write_process_list(threads)?;
+    let mut by_pid: BTreeMap<u64, Vec<FdRecord>> = BTreeMap::new();
+    for (pid, fd) in fds {
+        let mut fd = fd.clone();
+        fd.kind = compatible_kind(fd.kind);
+        by_pid.entry(*pid).or_default().push(fd);
+    }
+    for (pid, list) in &by_pid {
+        w.write_fd_list(*pid, list)?;
+    }
+    Ok(())
+}
+
+/// The fd kind as older readers (sysdig 0.29, Falco before 0.35) know it:
+/// newer kinds fall back to the closest old one.
+fn compatible_kind(kind: FdKind) -> FdKind {
+    match kind {
+        FdKind::FileV2 | FdKind::Memfd => FdKind::File,
+        FdKind::Bpf | FdKind::Userfaultfd | FdKind::Iouring | FdKind::Pidfd => FdKind::Unsupported,
+        other => other,
+    }
 }
 
 /// Users from a passwd file (`name:x:uid:gid:gecos:home:shell`); malformed

@@ -32,6 +32,12 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
     // Drop handling, -s samples, metrics (issue 4).
     let mut monitors = super::stats::Monitors::new(app)?;
 
+    let mut writer = match &app.args.write {
+        Some(out) => Some(
+            peregrine_scap::Writer::create(out).map_err(|e| format!("{}: {e}", out.display()))?,
+        ),
+        None => None,
+    };
     let (path, mut replay) = match &capture {
         Some(capture) => {
             let path = capture.display().to_string();
@@ -49,6 +55,7 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
                 engine,
                 app.args.all_events,
                 app.alert_format.hostname.clone(),
+                writer.as_mut(),
             )?;
             ("live capture".to_string(), replay)
         }
@@ -68,7 +75,12 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
         monitors: &mut monitors,
         deadline: (app.args.duration > 0)
             .then(|| Instant::now() + Duration::from_secs(app.args.duration)),
+        writer: writer.as_mut(),
     });
+    if let Some(w) = writer {
+        let mut file = w.finish().map_err(|e| format!("capture file: {e}"))?;
+        file.flush().map_err(|e| format!("capture file: {e}"))?;
+    }
     monitors.finish(app.engine.as_ref().expect("rules loaded"), &outputs);
     // Outputs first: the summary comes after every alert.
     let report = outputs.shutdown(output_timeout.max(Duration::from_secs(5)));
@@ -126,10 +138,41 @@ struct AlertSender<'a> {
     ops: super::reload::Ops<'a>,
     monitors: &'a mut super::stats::Monitors,
     deadline: Option<Instant>,
+    /// `-w`: every event seen is also written here.
+    writer: Option<&'a mut super::live::CaptureWriter>,
+}
+
+impl AlertSender<'_> {
+    /// Writes one event to the `-w` capture; the first failure is logged
+    /// and writing stops, monitoring goes on.
+    fn record(&mut self, event: &ReplayEvent<'_>) {
+        if let Some(w) = self.writer.as_mut()
+            && let Err(e) = w.write_event(event.cpu, event.flags, event.ev.bytes())
+        {
+            super::logging::log(
+                super::logging::Level::Error,
+                &format!("capture file: {e}; no more events written"),
+            );
+            self.writer = None;
+        }
+    }
 }
 
 impl ReplayHandler for AlertSender<'_> {
     type Error = Infallible;
+
+    fn metadata(&mut self, raw_block: &[u8]) -> Result<(), Infallible> {
+        if let Some(w) = self.writer.as_mut()
+            && let Err(e) = w.write_raw_block(raw_block)
+        {
+            super::logging::log(
+                super::logging::Level::Error,
+                &format!("capture file: {e}; no more events written"),
+            );
+            self.writer = None;
+        }
+        Ok(())
+    }
 
     fn idle(&mut self) -> Result<ControlFlow<()>, Infallible> {
         if self.ops.pending()
@@ -163,6 +206,7 @@ impl ReplayHandler for AlertSender<'_> {
         {
             return Ok(ControlFlow::Break(()));
         }
+        self.record(event);
         if event.hidden {
             return Ok(ControlFlow::Continue(()));
         }
