@@ -8,7 +8,7 @@
 use super::{App, Flow};
 use crate::config::Config;
 use peregrine_outputs::{AlertMessage, Outputs, Priority};
-use peregrine_rules::yaml::{self, Node};
+use peregrine_rules::yaml;
 use std::path::Path;
 
 /// One second, in nanoseconds.
@@ -221,60 +221,12 @@ pub fn check_config(app: &mut App) -> Result<Flow, String> {
     Ok(Flow::Next)
 }
 
-/// The string list at `key`. `Config::lookup` gives scalars only, so
-/// until `Config` has a list accessor this reads the configuration file
-/// again and applies the `-o` options that set this key (`key=[a, b]`,
-/// `key=a`, `key[N]=a`). A scalar value counts as a one-item list.
+/// The string list at `key` (a scalar counts as a one-item list).
 fn config_list(app: &App, key: &str) -> Vec<String> {
-    if let Some(v) = app.config.as_ref().and_then(|c| c.lookup(key)) {
-        return vec![v];
-    }
-    let path = app
-        .args
-        .config
-        .as_deref()
-        .unwrap_or(Path::new(crate::config::DEFAULT_CONFIG));
-    let from_file = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| yaml::load_all(&t).ok())
-        .and_then(|docs| docs.into_iter().next())
-        .and_then(|root| {
-            key.split('.')
-                .try_fold(&root, |n, k| n.get(k))
-                .map(node_strings)
-        });
-    let mut list = from_file.unwrap_or_default();
-    for opt in &app.args.options {
-        let Some((k, v)) = opt.split_once('=') else {
-            continue;
-        };
-        if k == key {
-            list = match yaml::load_all(v).ok().and_then(|d| d.into_iter().next()) {
-                Some(n) => node_strings(&n),
-                None => vec![v.to_string()],
-            };
-        } else if let Some(idx) = k
-            .strip_prefix(key)
-            .and_then(|r| r.strip_prefix('['))
-            .and_then(|r| r.strip_suffix(']'))
-            .and_then(|i| i.trim().parse::<usize>().ok())
-        {
-            if idx < list.len() {
-                list[idx] = v.to_string();
-            } else if idx == list.len() {
-                list.push(v.to_string());
-            }
-        }
-    }
-    list
-}
-
-fn node_strings(node: &Node) -> Vec<String> {
-    if node.is_seq() {
-        node.items().iter().filter_map(Node::as_string).collect()
-    } else {
-        node.as_string().into_iter().collect()
-    }
+    app.config
+        .as_ref()
+        .and_then(|c| c.lookup_list(key))
+        .unwrap_or_default()
 }
 
 /// Falco's log levels, most severe first (syslog numbering).

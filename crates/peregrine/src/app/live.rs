@@ -1,6 +1,7 @@
 //! Live capture: the eBPF probe as the event source, attached only to the
 //! syscalls that the loaded rules and the state engine need.
 
+use crate::config::Config;
 use peregrine_bpf::{
     LiveOptions, LiveSource, proc_scan, supported_syscalls, syscalls_for_event_type,
 };
@@ -55,27 +56,68 @@ const STATE_SYSCALLS: &[&str] = &[
 /// How long one wait for an event lasts before the loop checks signals.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 
-/// The syscalls to attach for `engine`'s enabled rules plus the state's
-/// needs; every supported syscall when a rule matches any event type or
-/// `all` (`-A`) is set.
-pub fn selected_syscalls(engine: &Engine, all: bool) -> Vec<&'static str> {
-    let every = all
-        || engine
-            .rules()
-            .iter()
-            .any(|r| r.enabled && r.event_type_names().is_none());
-    if every {
-        return supported_syscalls().collect();
+/// Falco's `base_syscalls` settings: what is attached besides the
+/// syscalls the rules name.
+#[derive(Clone, Debug, Default)]
+pub struct BaseSyscalls {
+    /// `base_syscalls.custom_set`: syscalls to add; `!name` removes one.
+    pub custom_set: Vec<String>,
+    /// `base_syscalls.all`: attach every supported syscall.
+    pub all: bool,
+}
+
+impl BaseSyscalls {
+    /// Reads the `base_syscalls` keys.
+    pub fn from_config(config: &Config) -> Result<BaseSyscalls, String> {
+        let all = match config.lookup("base_syscalls.all") {
+            None => false,
+            Some(v) => peregrine_rules::yaml::decode_bool(&v)
+                .ok_or("config key 'base_syscalls.all': expected true or false")?,
+        };
+        let custom_set = config
+            .lookup_list("base_syscalls.custom_set")
+            .unwrap_or_default();
+        Ok(BaseSyscalls { custom_set, all })
     }
+}
+
+/// The syscalls to attach for `engine`'s enabled rules plus the state's
+/// needs and `base_syscalls`; every supported syscall when a rule matches
+/// any event type, with `-A`, or with `base_syscalls.all`.
+pub fn selected_syscalls(engine: &Engine, all: bool, base: &BaseSyscalls) -> Vec<&'static str> {
+    let rules: Option<Vec<&'static str>> = engine
+        .rules()
+        .iter()
+        .filter(|r| r.enabled)
+        .map(|r| r.event_type_names())
+        .try_fold(Vec::new(), |mut acc, names| {
+            acc.extend(names?);
+            Some(acc)
+        });
+    select(rules.as_deref(), all || base.all, &base.custom_set)
+}
+
+/// The selection itself: `rule_types` are the event types the rules name
+/// (`None`: some rule matches every type).
+fn select(rule_types: Option<&[&str]>, all: bool, custom_set: &[String]) -> Vec<&'static str> {
     let supported: BTreeSet<&'static str> = supported_syscalls().collect();
+    let Some(rule_types) = rule_types.filter(|_| !all) else {
+        return supported.into_iter().collect();
+    };
     let mut set: BTreeSet<&'static str> = STATE_SYSCALLS
         .iter()
         .copied()
         .filter(|s| supported.contains(s))
         .collect();
-    for rule in engine.rules().iter().filter(|r| r.enabled) {
-        for name in rule.event_type_names().into_iter().flatten() {
-            set.extend(syscalls_for_event_type(name));
+    for name in rule_types {
+        set.extend(syscalls_for_event_type(name));
+    }
+    for entry in custom_set {
+        match entry.strip_prefix('!') {
+            Some(name) => {
+                set.remove(name);
+            }
+            None => set.extend(supported.get(entry.as_str())),
         }
     }
     set.into_iter().collect()
@@ -98,10 +140,11 @@ impl EventSource for Probe {
 pub fn open(
     engine: &Engine,
     all: bool,
+    base: &BaseSyscalls,
     hostname: String,
     writer: Option<&mut CaptureWriter>,
 ) -> Result<Replay, String> {
-    let syscalls = selected_syscalls(engine, all);
+    let syscalls = selected_syscalls(engine, all, base);
     let options = LiveOptions {
         syscalls: &syscalls,
         ..LiveOptions::default()
@@ -204,6 +247,22 @@ fn read_groups(path: &str) -> Vec<GroupRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn selection_follows_rules_state_and_base_syscalls() {
+        let s = select(Some(&["execve", "connect"]), false, &[]);
+        assert!(s.contains(&"execve") && s.contains(&"connect") && s.contains(&"clone"));
+        assert!(!s.contains(&"getppid") && !s.contains(&"read"));
+        let s = select(
+            Some(&["execve"]),
+            false,
+            &["read".into(), "!clone".into(), "nope".into()],
+        );
+        assert!(s.contains(&"read") && !s.contains(&"clone") && !s.contains(&"nope"));
+        let every: Vec<_> = supported_syscalls().collect();
+        assert_eq!(select(None, false, &[]).len(), every.len());
+        assert_eq!(select(Some(&["execve"]), true, &[]).len(), every.len());
+    }
 
     #[test]
     fn passwd_and_group_lines() {

@@ -51,9 +51,11 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
         }
         None => {
             let engine = app.engine.as_ref().expect("rules loaded");
+            let base = super::live::BaseSyscalls::from_config(config)?;
             let replay = super::live::open(
                 engine,
                 app.args.all_events,
+                &base,
                 app.alert_format.hostname.clone(),
                 writer.as_mut(),
             )?;

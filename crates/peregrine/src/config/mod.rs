@@ -233,6 +233,19 @@ impl Config {
         let node = path.split('.').try_fold(&self.tree, |n, k| n.get(k))?;
         node.scalar().map(str::to_string)
     }
+
+    /// The list of scalars at a dotted key path (a scalar counts as a
+    /// one-item list; `None` when absent or null).
+    pub fn lookup_list(&self, path: &str) -> Option<Vec<String>> {
+        let node = path.split('.').try_fold(&self.tree, |n, k| n.get(k))?;
+        if node.is_null() {
+            return None;
+        }
+        if node.is_seq() {
+            return Some(node.items().iter().filter_map(|i| i.as_string()).collect());
+        }
+        node.as_string().map(|s| vec![s])
+    }
 }
 
 fn read_tree(path: &Path) -> Result<Node, ConfigError> {
