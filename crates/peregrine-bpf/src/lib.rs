@@ -802,6 +802,12 @@ impl LiveSource {
         }
     }
 
+    /// The bytes of the event the last successful [`LiveSource::next_event`]
+    /// returned (empty before the first).
+    pub fn last_event(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// The probe's counters, summed over CPUs (zero if unreadable).
     pub fn drops(&self) -> DropCounters {
         let mut total = DropCounters::default();

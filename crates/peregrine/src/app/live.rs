@@ -56,6 +56,52 @@ const STATE_SYSCALLS: &[&str] = &[
 /// How long one wait for an event lasts before the loop checks signals.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 
+/// Falco's `engine.modern_ebpf` settings that apply to this probe.
+#[derive(Clone, Debug)]
+pub struct ProbeSettings {
+    /// Ring buffer size from `buf_size_preset` (1 = 1 MiB ... 10 = 512 MiB;
+    /// 4, 8 MiB, is the default).
+    pub ring_bytes: u32,
+    /// `drop_failed_exit`: events of failed syscalls are not processed.
+    pub drop_failed_exit: bool,
+}
+
+impl ProbeSettings {
+    /// Reads the `engine.modern_ebpf` keys. `cpus_for_each_buffer` is
+    /// accepted; this probe always uses one buffer shared by all CPUs.
+    pub fn from_config(config: &Config) -> Result<ProbeSettings, String> {
+        let preset = match config.lookup("engine.modern_ebpf.buf_size_preset") {
+            None => 4,
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|p| (1..=10).contains(p))
+                .ok_or("config key 'engine.modern_ebpf.buf_size_preset': expected 1 to 10")?,
+        };
+        let drop_failed_exit = match config.lookup("engine.modern_ebpf.drop_failed_exit") {
+            None => false,
+            Some(v) => peregrine_rules::yaml::decode_bool(&v).ok_or(
+                "config key 'engine.modern_ebpf.drop_failed_exit': expected true or false",
+            )?,
+        };
+        Ok(ProbeSettings {
+            ring_bytes: (1 << 20) << (preset - 1),
+            drop_failed_exit,
+        })
+    }
+}
+
+/// True when `event` reports a failed syscall: its first parameter is a
+/// negative return value.
+fn failed(event: &[u8]) -> bool {
+    peregrine_event::EventView::parse(event)
+        .ok()
+        .filter(|ev| ev.direction() == peregrine_event::Direction::Exit)
+        .and_then(|ev| ev.param_int(0, true))
+        .is_some_and(|res| res < 0)
+}
+
 /// Falco's `base_syscalls` settings: what is attached besides the
 /// syscalls the rules name.
 #[derive(Clone, Debug, Default)]
@@ -124,11 +170,27 @@ fn select(rule_types: Option<&[&str]>, all: bool, custom_set: &[String]) -> Vec<
 }
 
 /// The probe behind [`EventSource`].
-struct Probe(LiveSource);
+struct Probe {
+    source: LiveSource,
+    drop_failed_exit: bool,
+}
 
 impl EventSource for Probe {
     fn next_event(&mut self) -> Result<Next<'_>, String> {
-        match self.0.next_event(IDLE_WAIT) {
+        // Failed exits are skipped here when asked: whether the source has
+        // another event is re-checked without holding the previous one.
+        if self.drop_failed_exit {
+            loop {
+                match self.source.next_event(IDLE_WAIT) {
+                    Ok(Some(bytes)) if failed(bytes) => continue,
+                    Ok(Some(_)) => break,
+                    Ok(None) => return Ok(Next::Idle),
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            return Ok(Next::Event(0, self.source.last_event()));
+        }
+        match self.source.next_event(IDLE_WAIT) {
             Ok(Some(bytes)) => Ok(Next::Event(0, bytes)),
             Ok(None) => Ok(Next::Idle),
             Err(e) => Err(e.to_string()),
@@ -141,13 +203,14 @@ pub fn open(
     engine: &Engine,
     all: bool,
     base: &BaseSyscalls,
+    probe: &ProbeSettings,
     hostname: String,
     writer: Option<&mut CaptureWriter>,
 ) -> Result<Replay, String> {
     let syscalls = selected_syscalls(engine, all, base);
     let options = LiveOptions {
         syscalls: &syscalls,
-        ..LiveOptions::default()
+        ring_bytes: probe.ring_bytes,
     };
     let source =
         LiveSource::open(&options).map_err(|e| format!("could not start live capture: {e}"))?;
@@ -164,7 +227,10 @@ pub fn open(
         write_snapshot(w, &threads, &fds, &users).map_err(|e| format!("capture file: {e}"))?;
     }
     Ok(Replay::live(
-        Box::new(Probe(source)),
+        Box::new(Probe {
+            source,
+            drop_failed_exit: probe.drop_failed_exit,
+        }),
         threads,
         fds,
         users,
@@ -262,6 +328,24 @@ mod tests {
         let every: Vec<_> = supported_syscalls().collect();
         assert_eq!(select(None, false, &[]).len(), every.len());
         assert_eq!(select(Some(&["execve"]), true, &[]).len(), every.len());
+    }
+
+    #[test]
+    fn failed_exits_are_recognised() {
+        use peregrine_event::{EventBuilder, code};
+        let failed_open = EventBuilder::new(code::SYSCALL_OPENAT_2_X, 1, 1)
+            .u64((-2i64) as u64)
+            .build();
+        let ok_open = EventBuilder::new(code::SYSCALL_OPENAT_2_X, 1, 1)
+            .u64(3)
+            .build();
+        let enter = EventBuilder::new(code::SYSCALL_OPENAT_2_E, 1, 1)
+            .u64((-100i64) as u64)
+            .build();
+        assert!(failed(&failed_open));
+        assert!(!failed(&ok_open));
+        assert!(!failed(&enter));
+        assert!(!failed(b"garbage"));
     }
 
     #[test]

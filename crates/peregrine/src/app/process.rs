@@ -52,10 +52,12 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
         None => {
             let engine = app.engine.as_ref().expect("rules loaded");
             let base = super::live::BaseSyscalls::from_config(config)?;
+            let probe = super::live::ProbeSettings::from_config(config)?;
             let replay = super::live::open(
                 engine,
                 app.args.all_events,
                 &base,
+                &probe,
                 app.alert_format.hostname.clone(),
                 writer.as_mut(),
             )?;
