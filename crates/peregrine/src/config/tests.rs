@@ -234,3 +234,20 @@ fn logging_keys_default_as_falco() {
     assert!(c.log_syslog);
     assert!(c.watch_config_files);
 }
+
+#[test]
+fn lists_read_back_as_lists() {
+    let dir = TempDir::new("lists");
+    let file = dir.write(
+        "falco.yaml",
+        "syscall_event_drops:\n  actions: [log, alert]\nbase_syscalls:\n  custom_set: read\n",
+    );
+    let c = load(&file, &["base_syscalls.all=true"]).unwrap();
+    assert_eq!(
+        c.lookup_list("syscall_event_drops.actions"),
+        Some(vec!["log".to_string(), "alert".to_string()])
+    );
+    assert_eq!(c.lookup_list("base_syscalls.custom_set"), Some(vec!["read".to_string()]));
+    assert_eq!(c.lookup_list("base_syscalls.missing"), None);
+    assert_eq!(c.lookup("base_syscalls.all").as_deref(), Some("true"));
+}
