@@ -247,7 +247,10 @@ fn lists_read_back_as_lists() {
         c.lookup_list("syscall_event_drops.actions"),
         Some(vec!["log".to_string(), "alert".to_string()])
     );
-    assert_eq!(c.lookup_list("base_syscalls.custom_set"), Some(vec!["read".to_string()]));
+    assert_eq!(
+        c.lookup_list("base_syscalls.custom_set"),
+        Some(vec!["read".to_string()])
+    );
     assert_eq!(c.lookup_list("base_syscalls.missing"), None);
     assert_eq!(c.lookup("base_syscalls.all").as_deref(), Some("true"));
 }
