@@ -13,6 +13,10 @@ pub struct AlertFormat {
     pub include_output: bool,
     /// `tags` key in JSON.
     pub include_tags: bool,
+    /// `message` key in JSON: the rule's output without time and priority.
+    pub include_message: bool,
+    /// `output_fields` key in JSON.
+    pub include_output_fields: bool,
     /// ISO 8601 times in the text form.
     pub time_iso_8601: bool,
     /// Host name for the JSON `hostname` key.
@@ -25,6 +29,8 @@ impl Default for AlertFormat {
             json: false,
             include_output: true,
             include_tags: true,
+            include_message: false,
+            include_output_fields: true,
             time_iso_8601: false,
             hostname: String::new(),
         }
@@ -80,6 +86,9 @@ impl Alert<'_> {
         if fmt.include_output {
             let _ = write!(out, ",\"output\":{}", json_str(&self.text(fmt)));
         }
+        if fmt.include_message {
+            let _ = write!(out, ",\"message\":{}", json_str(&self.output));
+        }
         let _ = write!(out, ",\"priority\":{}", json_str(self.priority.name()));
         let _ = write!(out, ",\"rule\":{}", json_str(self.rule));
         let _ = write!(out, ",\"source\":{}", json_str(self.source));
@@ -97,15 +106,18 @@ impl Alert<'_> {
             .timestamp_nanos(self.ts as i64)
             .format("%Y-%m-%dT%H:%M:%S%.9fZ");
         let _ = write!(out, ",\"time\":\"{time}\"");
-        out.push_str(", \"output_fields\": {");
-        for (i, (k, v)) in self.fields.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
+        if fmt.include_output_fields {
+            out.push_str(", \"output_fields\": {");
+            for (i, (k, v)) in self.fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let v = v.clone().unwrap_or(serde_json::Value::Null);
+                let _ = write!(out, "{}:{}", json_str(k), v);
             }
-            let v = v.clone().unwrap_or(serde_json::Value::Null);
-            let _ = write!(out, "{}:{}", json_str(k), v);
+            out.push('}');
         }
-        out.push_str("}}");
+        out.push('}');
         out
     }
 }
@@ -139,8 +151,8 @@ mod tests {
 
     #[test]
     fn json_has_falco_shape() {
-        // SAFETY of the expectation: TZ only affects the text time, which the
-        // JSON's "output" embeds; compare the parts that do not depend on it.
+        // TZ only affects the text time, which the JSON's "output" embeds;
+        // compare the parts that do not depend on it.
         let fmt = AlertFormat {
             hostname: "h".into(),
             time_iso_8601: true,
@@ -157,10 +169,14 @@ mod tests {
         let fmt = AlertFormat {
             include_output: false,
             include_tags: false,
+            include_message: true,
+            include_output_fields: false,
             ..fmt
         };
         let v: serde_json::Value = serde_json::from_str(&alert().json(&fmt)).unwrap();
         assert!(v.get("output").is_none() && v.get("tags").is_none());
+        assert!(v.get("output_fields").is_none());
+        assert_eq!(v["message"], "An open was seen (command=cat /dev/null)");
     }
 
     #[test]

@@ -125,6 +125,8 @@ fn load_config(app: &mut App) -> Result<Flow, String> {
         json: config.json_output,
         include_output: config.json_include_output_property,
         include_tags: config.json_include_tags_property,
+        include_message: config.json_include_message_property,
+        include_output_fields: config.json_include_output_fields_property,
         time_iso_8601: config.time_format_iso_8601,
         hostname: hostname(),
     };

@@ -48,6 +48,10 @@ pub struct Config {
     pub json_include_output_property: bool,
     /// Include `tags` in JSON alerts.
     pub json_include_tags_property: bool,
+    /// Include `message` (the output without time and priority) in JSON alerts.
+    pub json_include_message_property: bool,
+    /// Include `output_fields` in JSON alerts.
+    pub json_include_output_fields_property: bool,
     /// Times as ISO 8601 in text alerts.
     pub time_format_iso_8601: bool,
     /// Minimum rule priority that is loaded.
@@ -211,6 +215,11 @@ impl Config {
             json_output: boolean("json_output", false)?,
             json_include_output_property: boolean("json_include_output_property", true)?,
             json_include_tags_property: boolean("json_include_tags_property", true)?,
+            json_include_message_property: boolean("json_include_message_property", false)?,
+            json_include_output_fields_property: boolean(
+                "json_include_output_fields_property",
+                true,
+            )?,
             time_format_iso_8601: boolean("time_format_iso_8601", false)?,
             priority: string("priority")?.unwrap_or_else(|| "debug".into()),
             log_stderr: boolean("log_stderr", true)?,

@@ -95,6 +95,8 @@ pub const TYPED: &[(&str, Kind)] = &[
     ("json_output", Kind::Bool),
     ("json_include_output_property", Kind::Bool),
     ("json_include_tags_property", Kind::Bool),
+    ("json_include_message_property", Kind::Bool),
+    ("json_include_output_fields_property", Kind::Bool),
     ("time_format_iso_8601", Kind::Bool),
     ("priority", Kind::Str),
     ("log_stderr", Kind::Bool),
