@@ -7,9 +7,15 @@ use super::*;
 struct TempDir(PathBuf);
 
 impl TempDir {
+    /// A fresh directory; the counter keeps tests that run in parallel
+    /// apart even when they pass the same name.
     fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("peregrine-config-{}-{name}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "peregrine-config-{}-{n}-{name}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -237,7 +243,7 @@ fn logging_keys_default_as_falco() {
 
 #[test]
 fn lists_read_back_as_lists() {
-    let dir = TempDir::new("lists");
+    let dir = TempDir::new("list-lookups");
     let file = dir.write(
         "falco.yaml",
         "syscall_event_drops:\n  actions: [log, alert]\nbase_syscalls:\n  custom_set: read\n",
