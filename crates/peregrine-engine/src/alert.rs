@@ -55,6 +55,9 @@ pub struct Alert<'r> {
     /// The fields of the output and their values, in format order
     /// (`None` for `<NA>`), for JSON `output_fields`.
     pub fields: Vec<(String, Option<serde_json::Value>)>,
+    /// The `append_output` extra fields and their values, for JSON
+    /// `output_fields` only; a key here replaces the same key of `fields`.
+    pub extra_fields: Vec<(String, Option<serde_json::Value>)>,
 }
 
 /// `HH:MM:SS.nnnnnnnnn` local time, as Falco's text alerts start.
@@ -108,17 +111,35 @@ impl Alert<'_> {
         let _ = write!(out, ",\"time\":\"{time}\"");
         if fmt.include_output_fields {
             out.push_str(", \"output_fields\": {");
-            for (i, (k, v)) in self.fields.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                let v = v.clone().unwrap_or(serde_json::Value::Null);
-                let _ = write!(out, "{}:{}", json_str(k), v);
-            }
+            self.write_output_fields(&mut out);
             out.push('}');
         }
         out.push('}');
         out
+    }
+
+    /// The members of `output_fields`: the output's fields, then the extra
+    /// fields (which replace output fields of the same key); each key once,
+    /// as a field the output names twice.
+    fn write_output_fields(&self, out: &mut String) {
+        let replaced = |k: &String| self.extra_fields.iter().any(|(e, _)| e == k);
+        let members = self
+            .fields
+            .iter()
+            .filter(|(k, _)| !replaced(k))
+            .chain(&self.extra_fields);
+        let mut written: Vec<&str> = Vec::new();
+        for (k, v) in members {
+            if written.contains(&k.as_str()) {
+                continue;
+            }
+            if !written.is_empty() {
+                out.push(',');
+            }
+            written.push(k.as_str());
+            let v = v.as_ref().unwrap_or(&serde_json::Value::Null);
+            let _ = write!(out, "{}:{}", json_str(k), v);
+        }
     }
 }
 
@@ -146,6 +167,7 @@ mod tests {
                 ),
                 ("proc.cmdline".into(), Some("cat /dev/null".into())),
             ],
+            extra_fields: Vec::new(),
         }
     }
 
@@ -177,6 +199,54 @@ mod tests {
         assert!(v.get("output").is_none() && v.get("tags").is_none());
         assert!(v.get("output_fields").is_none());
         assert_eq!(v["message"], "An open was seen (command=cat /dev/null)");
+    }
+
+    #[test]
+    fn extra_fields_only_in_output_fields() {
+        let mut a = alert();
+        // The output names proc.cmdline twice.
+        a.fields
+            .push(("proc.cmdline".into(), Some("cat /dev/null".into())));
+        a.extra_fields = vec![
+            ("evt.cpu".into(), Some(3u64.into())),
+            ("home".into(), Some("/root".into())),
+            ("proc.cmdline".into(), Some("replaced".into())),
+            ("user.name".into(), None),
+        ];
+        let fmt = AlertFormat {
+            include_message: true,
+            ..Default::default()
+        };
+        let j = a.json(&fmt);
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        let expected = serde_json::json!({
+            "evt.time.iso8601": 1_470_327_477_881_781_397u64,
+            "proc.cmdline": "replaced",
+            "evt.cpu": 3,
+            "home": "/root",
+            "user.name": null,
+        });
+        assert_eq!(v["output_fields"], expected);
+        // Each key once, even the replaced one.
+        assert_eq!(j.matches("\"proc.cmdline\"").count(), 1, "{j}");
+        a.extra_fields.clear();
+        let j = a.json(&fmt);
+        assert_eq!(j.matches("\"proc.cmdline\"").count(), 1, "{j}");
+        assert!(j.ends_with(r#""proc.cmdline":"cat /dev/null"}}"#), "{j}");
+        // The text is the rule's output alone.
+        assert_eq!(v["message"], "An open was seen (command=cat /dev/null)");
+        assert!(
+            v["output"]
+                .as_str()
+                .unwrap()
+                .ends_with("(command=cat /dev/null)")
+        );
+        assert!(!a.text(&fmt).contains("/root"));
+        let off = AlertFormat {
+            include_output_fields: false,
+            ..fmt
+        };
+        assert!(!a.json(&off).contains("evt.cpu"));
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //! event, and the alert a match produces.
 
 use crate::alert::Alert;
+use crate::append::{self, AppendOutput, CompiledField};
 use crate::select::{NamePattern, has_any_tag};
 use crate::stats::Stats;
 use peregrine_event::EVENT_COUNT;
 use peregrine_filter::compile::{self, FieldCache, FieldInterner, Filter, Plan};
 use peregrine_filter::extract::{Ctx, extract};
-use peregrine_filter::{FieldType, OutputFormat, Segment, Value};
+use peregrine_filter::{Field, OutputFormat, Segment, Value};
 use peregrine_rules::{LoadedRule, Priority};
 use std::collections::BTreeSet;
 
@@ -24,9 +25,10 @@ pub struct Rule {
     tag_set: BTreeSet<String>,
     /// Event source.
     pub source: String,
-    /// The output format (with any appended text).
+    /// The output format (with the text of `append_output` entries).
     pub output: OutputFormat,
-    /// The output as written in the rules file.
+    /// The output as written in the rules file, with the text of
+    /// `append_output` entries.
     pub output_text: String,
     /// The condition as written (lists expanded).
     pub condition_text: String,
@@ -34,9 +36,15 @@ pub struct Rule {
     pub enabled: bool,
     filter: Filter,
     codes: Option<Vec<u16>>,
+    extra_fields: Vec<CompiledField>,
 }
 
 impl Rule {
+    /// The keys `append_output` adds to the rule's JSON `output_fields`.
+    pub fn extra_field_keys(&self) -> impl Iterator<Item = &str> {
+        self.extra_fields.iter().map(CompiledField::key)
+    }
+
     /// Event codes the rule can match (`None`: every event).
     pub fn event_codes(&self) -> Option<&[u16]> {
         self.codes.as_deref()
@@ -69,15 +77,16 @@ pub struct RuleError {
 pub struct EngineOptions {
     /// Rules below this priority are not loaded (`priority` in falco.yaml).
     pub min_priority: Priority,
-    /// Text appended to every rule's output (`-p`, `append_output`).
-    pub append_output: Option<String>,
+    /// Text and fields added to chosen rules' alerts (`append_output`,
+    /// then `-p` as an entry choosing every rule), in order.
+    pub append_output: Vec<AppendOutput>,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
             min_priority: Priority::Debug,
-            append_output: None,
+            append_output: Vec::new(),
         }
     }
 }
@@ -115,17 +124,12 @@ impl Engine {
                     continue;
                 }
             };
-            let mut output_text = r.output.trim_start_matches('*').trim().to_string();
-            if let Some(extra) = &options.append_output {
-                output_text.push(' ');
-                output_text.push_str(extra);
-            }
-            let output = match OutputFormat::parse(&output_text) {
+            let (output_text, output, extra_fields) = match rule_output(r, &options.append_output) {
                 Ok(o) => o,
-                Err(e) => {
+                Err(message) => {
                     errors.push(RuleError {
                         rule: r.name.clone(),
-                        message: e.to_string(),
+                        message,
                     });
                     continue;
                 }
@@ -144,6 +148,7 @@ impl Engine {
                 enabled: r.enabled,
                 filter,
                 codes,
+                extra_fields,
             });
         }
         let cache = Some(FieldCache::new(&interner));
@@ -251,19 +256,14 @@ impl Engine {
             time_field.to_string(),
             Some(serde_json::Value::from(cx.ev.ts())),
         )];
-        for seg in &r.output.segments {
-            match seg {
-                Segment::Literal(t) => output.push_str(t),
-                Segment::Field(f) => {
-                    let v = extract(f, cx);
-                    match &v {
-                        Some(v) => v.render(&mut output),
-                        None => output.push_str("<NA>"),
-                    }
-                    fields.push((f.canonical(), v.map(|v| json_value(&v, f.def.ftype))));
-                }
-            }
-        }
+        render(&r.output, cx, &mut output, |f, v| {
+            fields.push((f.canonical(), v.map(json_value)));
+        });
+        let extra_fields = r
+            .extra_fields
+            .iter()
+            .map(|x| (x.key().to_string(), x.value(cx)))
+            .collect();
         Alert {
             ts: cx.ev.ts(),
             rule: &r.name,
@@ -272,6 +272,7 @@ impl Engine {
             source: &r.source,
             output,
             fields,
+            extra_fields,
         }
     }
 
@@ -286,11 +287,178 @@ impl Engine {
     }
 }
 
-fn json_value(v: &Value<'_>, ftype: FieldType) -> serde_json::Value {
-    match (v, ftype) {
-        (Value::U64(n), _) => (*n).into(),
-        (Value::I64(n), _) => (*n).into(),
-        (Value::Bool(b), _) => (*b).into(),
+/// A rule's output text with the `append_output` text of the entries
+/// choosing it, parsed, and its extra fields.
+fn rule_output(
+    r: &LoadedRule,
+    entries: &[AppendOutput],
+) -> Result<(String, OutputFormat, Vec<CompiledField>), String> {
+    let mut text = r.output.trim_start_matches('*').trim().to_string();
+    let extra = append::apply(entries, &r.name, &r.source, &r.tags, &mut text)?;
+    let format = OutputFormat::parse(&text).map_err(|e| e.to_string())?;
+    Ok((text, format, extra))
+}
+
+/// Renders `format` for the event in `cx` into `out` (`<NA>` for fields
+/// without a value), telling `field` each field and its value.
+pub(crate) fn render(
+    format: &OutputFormat,
+    cx: &Ctx<'_>,
+    out: &mut String,
+    mut field: impl FnMut(&Field, Option<&Value<'_>>),
+) {
+    for seg in &format.segments {
+        match seg {
+            Segment::Literal(t) => out.push_str(t),
+            Segment::Field(f) => {
+                let v = extract(f, cx);
+                match &v {
+                    Some(v) => v.render(out),
+                    None => out.push_str("<NA>"),
+                }
+                field(f, v.as_ref());
+            }
+        }
+    }
+}
+
+/// A field value in JSON alerts: numbers and booleans typed, the rest as
+/// rendered text.
+pub(crate) fn json_value(v: &Value<'_>) -> serde_json::Value {
+    match v {
+        Value::U64(n) => (*n).into(),
+        Value::I64(n) => (*n).into(),
+        Value::Bool(b) => (*b).into(),
         _ => v.to_text().into_owned().into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::append::{AppendMatch, ExtraField};
+    use peregrine_rules::{Config, Loader};
+
+    const RULES: &str = r#"
+- rule: plain
+  desc: d
+  condition: evt.type = open
+  output: "Plain (file=%fd.name)"
+  priority: WARNING
+- rule: tagged_ab
+  desc: d
+  condition: evt.type = open
+  output: "Tagged ab"
+  priority: WARNING
+  tags: [b, a]
+- rule: tagged_a
+  desc: d
+  condition: evt.type = open
+  output: "Tagged a"
+  priority: WARNING
+  tags: [a]
+"#;
+
+    fn engine(entries: Vec<AppendOutput>) -> (Engine, Vec<RuleError>) {
+        let mut loader = Loader::new(Config::new());
+        let res = loader.load("rules.yaml", RULES);
+        assert!(res.successful, "{}", res.as_verbose_text(loader.contents()));
+        let options = EngineOptions {
+            append_output: entries,
+            ..EngineOptions::default()
+        };
+        Engine::new(loader.rules(), &options)
+    }
+
+    fn outputs(e: &Engine) -> Vec<(&str, &str, Vec<&str>)> {
+        e.rules()
+            .iter()
+            .map(|r| {
+                let keys = r.extra_field_keys().collect();
+                (r.name.as_str(), r.output_text.as_str(), keys)
+            })
+            .collect()
+    }
+
+    fn chosen(source: Option<&str>, tags: &[&str], rule: Option<&str>) -> AppendMatch {
+        AppendMatch {
+            source: source.map(str::to_string),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            rule: rule.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn entries_apply_to_the_rules_they_choose() {
+        let entries = vec![
+            AppendOutput {
+                matches: chosen(None, &["a", "b"], None),
+                extra_output: Some("ab=%proc.name".into()),
+                extra_fields: vec![ExtraField::Raw("evt.cpu".into())],
+            },
+            AppendOutput {
+                matches: chosen(Some("syscall"), &["a"], None),
+                extra_output: Some("a".into()),
+                extra_fields: Vec::new(),
+            },
+            AppendOutput {
+                matches: chosen(None, &[], Some("plain")),
+                extra_output: None,
+                extra_fields: vec![ExtraField::Formatted {
+                    key: "where".into(),
+                    format: "on %fd.name".into(),
+                }],
+            },
+            AppendOutput {
+                matches: chosen(Some("k8s_audit"), &[], None),
+                extra_output: Some("never".into()),
+                extra_fields: vec![ExtraField::Raw("evt.num".into())],
+            },
+            AppendOutput::everywhere("p=%proc.pid"),
+        ];
+        let (e, errors) = engine(entries);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            outputs(&e),
+            [
+                ("plain", "Plain (file=%fd.name) p=%proc.pid", vec!["where"]),
+                (
+                    "tagged_ab",
+                    "Tagged ab ab=%proc.name a p=%proc.pid",
+                    vec!["evt.cpu"]
+                ),
+                ("tagged_a", "Tagged a a p=%proc.pid", vec![]),
+            ]
+        );
+        // The parsed output holds the appended field.
+        let fields: Vec<_> = e.rules()[1].output.fields().map(|f| f.def.name).collect();
+        assert_eq!(fields, ["proc.name", "proc.pid"]);
+    }
+
+    #[test]
+    fn no_entries_leave_outputs_alone() {
+        let (e, errors) = engine(Vec::new());
+        assert!(errors.is_empty());
+        let texts: Vec<_> = e.rules().iter().map(|r| r.output_text.as_str()).collect();
+        assert_eq!(texts, ["Plain (file=%fd.name)", "Tagged ab", "Tagged a"]);
+        assert!(e.rules().iter().all(|r| r.extra_field_keys().count() == 0));
+    }
+
+    #[test]
+    fn a_bad_entry_fails_the_rules_it_chooses() {
+        let entries = vec![AppendOutput {
+            matches: chosen(None, &["a"], None),
+            extra_output: None,
+            extra_fields: vec![ExtraField::Raw("nosuch.field".into())],
+        }];
+        let (e, errors) = engine(entries);
+        let failed: Vec<_> = errors.iter().map(|r| r.rule.as_str()).collect();
+        assert_eq!(failed, ["tagged_ab", "tagged_a"]);
+        assert!(
+            errors[0].message.contains("append_output") && errors[0].message.contains("nosuch"),
+            "{}",
+            errors[0].message
+        );
+        assert_eq!(e.rules().len(), 1);
     }
 }

@@ -8,12 +8,14 @@
 //! ```
 
 pub mod alert;
+pub mod append;
 pub mod engine;
 pub mod replay;
 pub mod select;
 pub mod stats;
 
 pub use alert::{Alert, AlertFormat};
+pub use append::{AppendMatch, AppendOutput, ExtraField};
 pub use engine::{Engine, EngineOptions, Rule, RuleError};
 pub use replay::{EventSource, Next, Replay, ReplayEnd, ReplayEvent, ReplayHandler};
 pub use select::NamePattern;

@@ -6,6 +6,11 @@
 //! `output_timeout`; timeouts, connection failures and 5xx/429/408
 //! answers are retried up to `max_consecutive_timeouts` times with
 //! exponential backoff, other answers fail at once.
+//!
+//! With `keep_alive` one connection carries every POST (kept in the
+//! agent's pool between alerts); without it (the default) each POST opens
+//! its own connection, sends `Connection: close` and closes it after the
+//! answer.
 
 use std::io::{Read, Write};
 
@@ -23,6 +28,7 @@ pub(crate) struct HttpChannel {
     json: bool,
     compress: bool,
     echo: bool,
+    keep_alive: bool,
     retry: RetryPolicy,
     body: Vec<u8>,
 }
@@ -113,6 +119,8 @@ impl HttpChannel {
             .user_agent(h.user_agent.as_str())
             .timeout_global(timeout)
             .max_redirects(0)
+            // No pool without keep_alive: the connection is dropped
+            // (closed) once the answer is read.
             .max_idle_connections(if h.keep_alive { 4 } else { 0 })
             .max_idle_connections_per_host(if h.keep_alive { 4 } else { 0 })
             .build();
@@ -122,6 +130,7 @@ impl HttpChannel {
             json: c.json_output,
             compress: h.compress_uploads,
             echo: h.echo,
+            keep_alive: h.keep_alive,
             retry: RetryPolicy {
                 max_retries: h.max_consecutive_timeouts,
                 backoff: c.retry_backoff,
@@ -160,6 +169,9 @@ impl Channel for HttpChannel {
             .agent
             .post(&self.url)
             .header("Content-Type", content_type);
+        if !self.keep_alive {
+            req = req.header("Connection", "close");
+        }
         let body: &[u8] = if self.compress {
             self.body.clear();
             let mut gz = GzEncoder::new(std::mem::take(&mut self.body), Compression::fast());

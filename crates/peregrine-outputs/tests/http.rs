@@ -69,6 +69,35 @@ fn text_mode_gzip_and_one_connection_per_alert() {
     assert_eq!(conns.len(), 3);
 }
 
+/// Sends `n` alerts with `keep_alive` and returns the TCP connections the
+/// server accepted and the requests it got.
+fn post_alerts(n: u64, keep_alive: bool) -> (usize, Vec<Request>) {
+    let server = Server::start(0, None);
+    let mut c = http_config(server.url("http"));
+    c.http.keep_alive = keep_alive;
+    let o = Outputs::new(c).unwrap();
+    for i in 0..n {
+        o.send(alert(i, Priority::Warning));
+    }
+    let h = o.shutdown(T).stats.channel("http").unwrap().clone();
+    assert_eq!((h.delivered, h.failed), (n, 0), "{h}");
+    (server.connections(), server.requests())
+}
+
+#[test]
+fn keep_alive_reuses_one_connection_otherwise_one_per_alert() {
+    let (conns, reqs) = post_alerts(6, true);
+    assert_eq!(conns, 1);
+    assert_eq!(reqs.len(), 6);
+    assert!(reqs.iter().all(|q| q.header("connection").is_none()));
+
+    let (conns, reqs) = post_alerts(6, false);
+    assert_eq!(conns, 6);
+    assert_eq!(reqs.len(), 6);
+    // The client asks the server to close too.
+    assert!(reqs.iter().all(|q| q.header("connection") == Some("close")));
+}
+
 #[test]
 fn client_error_fails_at_once_server_error_is_retried() {
     let server = Server::start(0, None);

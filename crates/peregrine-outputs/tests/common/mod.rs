@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -105,6 +105,7 @@ pub struct Server {
     pub addr: SocketAddr,
     pub requests: Arc<Mutex<Vec<Request>>>,
     pub behavior: Arc<Mutex<Behavior>>,
+    accepted: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
@@ -117,13 +118,20 @@ impl Server {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let behavior = Arc::new(Mutex::new(Behavior::Ok));
         let stop = Arc::new(AtomicBool::new(false));
-        let (r, b, s) = (requests.clone(), behavior.clone(), stop.clone());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (r, b, s, a) = (
+            requests.clone(),
+            behavior.clone(),
+            stop.clone(),
+            accepted.clone(),
+        );
         let handle = std::thread::spawn(move || {
             let mut conn = 0usize;
             while !s.load(Ordering::Acquire) {
                 match listener.accept() {
                     Ok((tcp, _)) => {
                         conn += 1;
+                        a.fetch_add(1, Ordering::AcqRel);
                         let (r, b, s, tls) = (r.clone(), b.clone(), s.clone(), tls.clone());
                         std::thread::spawn(move || serve(tcp, conn, tls, r, b, s));
                     }
@@ -135,6 +143,7 @@ impl Server {
             addr,
             requests,
             behavior,
+            accepted,
             stop,
             handle: Some(handle),
         }
@@ -154,6 +163,11 @@ impl Server {
 
     pub fn count(&self) -> usize {
         self.requests.lock().unwrap().len()
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::Acquire)
     }
 
     /// Stops accepting (the port is closed: connections are refused).

@@ -2,7 +2,7 @@
 //! the configuration's `rules_files`), and rule selection (`-D`, `-t`, `-T`).
 
 use super::{App, Flow};
-use peregrine_engine::{Engine, EngineOptions, NamePattern};
+use peregrine_engine::{AppendOutput, Engine, EngineOptions, NamePattern};
 use peregrine_rules::{Loader, Priority, results_json};
 use std::path::{Path, PathBuf};
 
@@ -92,15 +92,8 @@ pub fn load_rules_files(app: &mut App) -> Result<Flow, String> {
     }
     let min_priority = Priority::parse(&config.priority)
         .ok_or_else(|| format!("Unknown priority \"{}\"", config.priority))?;
-    let append_output = match app.args.print.as_deref() {
-        Some("c") | Some("container") => {
-            Some("container=%container.name (id=%container.id)".into())
-        }
-        Some("k") | Some("kubernetes") => {
-            Some("k8s.ns=%k8s.ns.name k8s.pod=%k8s.pod.name container=%container.id".into())
-        }
-        other => other.map(str::to_string),
-    };
+    let mut append_output = config.append_output.clone();
+    append_output.extend(print_entry(app.args.print.as_deref())?);
     let options = EngineOptions {
         min_priority,
         append_output,
@@ -123,6 +116,21 @@ pub fn load_rules_files(app: &mut App) -> Result<Flow, String> {
     }
     app.engine = Some(engine);
     Ok(Flow::Next)
+}
+
+/// `-p`, `-pc`, `-pk`: an `append_output` entry choosing every rule,
+/// after the configuration's entries.
+fn print_entry(print: Option<&str>) -> Result<Option<AppendOutput>, String> {
+    let text = match print {
+        None => return Ok(None),
+        Some("c" | "container") => "container=%container.name (id=%container.id)",
+        Some("k" | "kubernetes") => {
+            "k8s.ns=%k8s.ns.name k8s.pod=%k8s.pod.name container=%container.id"
+        }
+        Some(text) => text,
+    };
+    peregrine_filter::OutputFormat::parse(text).map_err(|e| format!("-p/--print '{text}': {e}"))?;
+    Ok(Some(AppendOutput::everywhere(text)))
 }
 
 /// `-D`, `-t`, `-T`.

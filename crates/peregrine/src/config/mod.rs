@@ -3,11 +3,13 @@
 //! settings. Unknown top-level keys are warned about; a value of the wrong
 //! type is an error naming its key.
 
+mod append;
 mod include;
 mod path;
 mod schema;
 
 use path::{Segment, empty_map, scalar, set_path, split_key};
+use peregrine_engine::AppendOutput;
 use peregrine_rules::yaml::{self, Node};
 use std::path::{Path, PathBuf};
 
@@ -72,6 +74,8 @@ pub struct Config {
     pub engine_kind: String,
     /// `engine.replay.capture_file`.
     pub replay_capture_file: Option<PathBuf>,
+    /// `append_output` entries, in order.
+    pub append_output: Vec<AppendOutput>,
     /// The whole document, for the keys other parts read.
     tree: Node,
 }
@@ -155,7 +159,7 @@ impl Config {
             apply_option(&mut tree, opt, &mut sources)?;
         }
         schema::check(&tree)?;
-        let warnings = schema::unknown_keys(&tree)
+        let mut warnings: Vec<String> = schema::unknown_keys(&tree)
             .into_iter()
             .map(|k| {
                 format!(
@@ -166,6 +170,7 @@ impl Config {
             .collect();
         let mut config = Config::from_tree(tree)?;
         config.sources = sources;
+        warnings.append(&mut config.warnings);
         config.warnings = warnings;
         Ok(config)
     }
@@ -210,6 +215,8 @@ impl Config {
                 break;
             }
         }
+        let mut warnings = Vec::new();
+        let append_output = append::parse(&tree, &mut warnings)?;
         Ok(Config {
             rules_files,
             json_output: boolean("json_output", false)?,
@@ -227,9 +234,10 @@ impl Config {
             log_level: string("log_level")?.unwrap_or_else(|| "info".into()),
             watch_config_files: boolean("watch_config_files", true)?,
             sources: Sources::default(),
-            warnings: Vec::new(),
+            warnings,
             engine_kind: string("engine.kind")?.unwrap_or_else(|| "modern_ebpf".into()),
             replay_capture_file: string("engine.replay.capture_file")?.map(PathBuf::from),
+            append_output,
             tree,
         })
     }

@@ -260,3 +260,154 @@ fn lists_read_back_as_lists() {
     assert_eq!(c.lookup_list("base_syscalls.missing"), None);
     assert_eq!(c.lookup("base_syscalls.all").as_deref(), Some("true"));
 }
+
+#[test]
+fn append_output_entries_read_as_falco_documents_them() {
+    let t = TempDir::new("append");
+    let main = t.write(
+        "falco.yaml",
+        r#"
+append_output:
+  - suggested_output: true
+  - match:
+      source: syscall
+      tags: [b, a]
+      rule: Some rule
+    extra_output: "on CPU %evt.cpu"
+    extra_fields:
+      - home_directory: "${HOME}"
+      - evt.hostname
+  - extra_output: plain
+"#,
+    );
+    let c = load(&main, &[]).unwrap();
+    let e = &c.append_output;
+    assert_eq!(e.len(), 3, "{e:?}");
+    assert_eq!(e[0], AppendOutput::default());
+    assert_eq!(e[1].matches.source.as_deref(), Some("syscall"));
+    assert_eq!(e[1].matches.rule.as_deref(), Some("Some rule"));
+    let tags: Vec<&str> = e[1].matches.tags.iter().map(String::as_str).collect();
+    assert_eq!(tags, ["a", "b"]);
+    assert_eq!(e[1].extra_output.as_deref(), Some("on CPU %evt.cpu"));
+    assert_eq!(
+        e[1].extra_fields,
+        [
+            peregrine_engine::ExtraField::Formatted {
+                key: "home_directory".into(),
+                format: "${HOME}".into()
+            },
+            peregrine_engine::ExtraField::Raw("evt.hostname".into()),
+        ]
+    );
+    assert_eq!(e[2], AppendOutput::everywhere("plain"));
+    // Rule and tags together: Falco's warning.
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert!(c.warnings[0].contains("append_output[1]") && c.warnings[0].contains("Some rule"));
+}
+
+#[test]
+fn append_output_from_options() {
+    let c = load(
+        Path::new("/dev/null"),
+        &[
+            "append_output=[{match: {rule: r1}, extra_output: one}]",
+            "append_output[].extra_output=two",
+            "append_output[1].extra_fields[]=proc.name",
+        ],
+    )
+    .unwrap();
+    let e = &c.append_output;
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert_eq!(e[0].matches.rule.as_deref(), Some("r1"));
+    assert_eq!(e[0].extra_output.as_deref(), Some("one"));
+    assert_eq!(e[1].extra_output.as_deref(), Some("two"));
+    assert_eq!(
+        e[1].extra_fields,
+        [peregrine_engine::ExtraField::Raw("proc.name".into())]
+    );
+    // A lone map is one entry.
+    let c = load(Path::new("/dev/null"), &["append_output={extra_output: x}"]).unwrap();
+    assert_eq!(c.append_output, [AppendOutput::everywhere("x")]);
+    assert!(
+        load(Path::new("/dev/null"), &[])
+            .unwrap()
+            .append_output
+            .is_empty()
+    );
+}
+
+#[test]
+fn bad_append_output_entries_are_errors_naming_the_entry() {
+    let cases = [
+        ("append_output=text", "'append_output'"),
+        ("append_output=[42]", "'append_output[0]'"),
+        ("append_output=[{match: [a]}]", "'append_output[0].match'"),
+        (
+            "append_output=[{match: {tags: a}}]",
+            "'append_output[0].match.tags'",
+        ),
+        (
+            "append_output=[{match: {tags: [[a]]}}]",
+            "'append_output[0].match.tags'",
+        ),
+        (
+            "append_output=[{match: {source: {a: b}}}]",
+            "'append_output[0].match.source'",
+        ),
+        (
+            "append_output=[{extra_output: [a]}]",
+            "'append_output[0].extra_output'",
+        ),
+        (
+            "append_output=[{extra_fields: proc.name}]",
+            "'append_output[0].extra_fields'",
+        ),
+        (
+            "append_output=[{extra_fields: [{a: x, b: y}]}]",
+            "'append_output[0].extra_fields[0]'",
+        ),
+        (
+            "append_output=[{extra_fields: [{a: [x]}]}]",
+            "'append_output[0].extra_fields[0]'",
+        ),
+        (
+            "append_output=[{suggested_output: maybe}]",
+            "'append_output[0].suggested_output'",
+        ),
+        (
+            "append_output=[{}, {extra_fields: [nosuch.field]}]",
+            "'append_output[1]': extra field 'nosuch.field': unknown field",
+        ),
+        (
+            "append_output=[{extra_fields: [{k: '%nosuch'}]}]",
+            "'append_output[0]': extra field 'k'",
+        ),
+        (
+            "append_output=[{extra_output: 'x %nosuch'}]",
+            "'append_output[0]': extra_output",
+        ),
+        (
+            "append_output=[{extra_fields: [{k: a}, {k: b}]}]",
+            "defined twice",
+        ),
+    ];
+    for (opt, expected) in cases {
+        match load(Path::new("/dev/null"), &[opt]) {
+            Ok(c) => panic!("{opt}: accepted as {:?}", c.append_output),
+            Err(e) => assert!(e.0.contains(expected), "{opt}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn unknown_keys_in_append_output_are_warned() {
+    let c = load(
+        Path::new("/dev/null"),
+        &["append_output=[{extra_ouput: x, match: {rules: y}}]"],
+    )
+    .unwrap();
+    assert_eq!(c.append_output, [AppendOutput::default()]);
+    assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+    assert!(c.warnings[0].contains("'append_output[0].extra_ouput'"));
+    assert!(c.warnings[1].contains("'append_output[0].match.rules'"));
+}
