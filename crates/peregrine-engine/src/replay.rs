@@ -5,7 +5,7 @@
 
 use peregrine_event::{Category, EventView, RenderOptions, code};
 use peregrine_filter::extract::{Ctx, StreamInfo};
-use peregrine_scap::{Block, ScapError, ThreadedReader};
+use peregrine_scap::{Block, ScapError, ThreadedReader, pipeline};
 use peregrine_state::State;
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -235,6 +235,7 @@ impl Replay {
 }
 
 /// Applies one event to the state, numbers it and hands it to the handler.
+#[inline(always)]
 fn deliver<H: ReplayHandler>(
     ev: EventView<'_>,
     cpu: u16,
@@ -280,13 +281,8 @@ fn run_capture<H: ReplayHandler>(
 ) -> ReplayEnd<H::Error> {
     {
         loop {
-            let block = match reader.next_block() {
-                Ok(Some(block)) => block,
-                Ok(None) => return ReplayEnd::Done,
-                Err(e) => return ReplayEnd::Damaged(e),
-            };
-            let meta = match block {
-                Block::Event(eb) => {
+            let block = match reader.next() {
+                Ok(Some(pipeline::Next::Event(eb))) => {
                     let ev = match eb.view() {
                         Ok(ev) => ev,
                         Err(e) => {
@@ -300,6 +296,11 @@ fn run_capture<H: ReplayHandler>(
                         Err(e) => return ReplayEnd::Handler(e),
                     }
                 }
+                Ok(Some(pipeline::Next::Other(block))) => block,
+                Ok(None) => return ReplayEnd::Done,
+                Err(e) => return ReplayEnd::Damaged(e),
+            };
+            let meta = match *block {
                 Block::Unknown {
                     block_type, offset, ..
                 } => {

@@ -210,8 +210,16 @@ pub struct EventInfo {
 
 impl EventInfo {
     /// Index of the parameter called `name`.
+    #[inline]
     pub fn param_index(&self, name: &str) -> Option<usize> {
-        self.params.iter().position(|p| p.name == name)
+        // The state engine asks by name on every event: rule out most
+        // parameters on length and first byte before comparing the rest.
+        let want = name.as_bytes();
+        let first = want.first().copied();
+        self.params.iter().position(|p| {
+            let have = p.name.as_bytes();
+            have.len() == want.len() && have.first().copied() == first && have == want
+        })
     }
 }
 

@@ -45,6 +45,13 @@ enum Node {
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
     Not(Box<Node>),
+    /// `evt.num` or `evt.cpu` against an integer: read from the context
+    /// and compared without building a value.
+    Counter {
+        cpu: bool,
+        op: Op,
+        rhs: i128,
+    },
     Check {
         field: Field,
         op: Op,
@@ -95,6 +102,18 @@ impl Node {
             Expr::And(a, b) => Node::And(Box::new(Node::new(a)), Box::new(Node::new(b))),
             Expr::Or(a, b) => Node::Or(Box::new(Node::new(a)), Box::new(Node::new(b))),
             Expr::Not(a) => Node::Not(Box::new(Node::new(a))),
+            Expr::Check { field, op, values }
+                if matches!(field.def.id, FieldId::EvtNum | FieldId::EvtCpu)
+                    && values.len() == 1
+                    && compare_num(0, *op, 0).is_some()
+                    && let Ok(rhs) = values[0].parse::<i128>() =>
+            {
+                Node::Counter {
+                    cpu: field.def.id == FieldId::EvtCpu,
+                    op: *op,
+                    rhs,
+                }
+            }
             Expr::Check { field, op, values } => Node::Check {
                 field: field.clone(),
                 op: *op,
@@ -108,6 +127,10 @@ impl Node {
             Node::And(a, b) => a.matches(cx) && b.matches(cx),
             Node::Or(a, b) => a.matches(cx) || b.matches(cx),
             Node::Not(a) => !a.matches(cx),
+            Node::Counter { cpu, op, rhs } => {
+                let n = if *cpu { cx.cpu as i128 } else { cx.num as i128 };
+                compare_num(n, *op, *rhs).unwrap_or(false)
+            }
             Node::Check { field, op, values } => {
                 // The event's number and CPU come straight from the context.
                 let v = match field.def.id {
@@ -145,6 +168,7 @@ impl Node {
                 b.fields(out);
             }
             Node::Not(a) => a.fields(out),
+            Node::Counter { .. } => {}
             Node::Check { field, .. } => out.push(field),
         }
     }
@@ -397,5 +421,52 @@ mod tests {
             Op::Icontains,
             "cA"
         ));
+    }
+
+    #[test]
+    fn counter_checks_agree_with_the_plain_evaluator() {
+        use crate::extract::StreamInfo;
+        use peregrine_event::{EventBuilder, EventView, code};
+        let bytes = EventBuilder::new(code::SYSCALL_CLOSE_E, 1_000, 7)
+            .u64(3)
+            .build();
+        let state = peregrine_state::State::new();
+        let stream = StreamInfo::default();
+        let conditions = [
+            "evt.num = 41",
+            "evt.num != 41",
+            "evt.num > 40",
+            "evt.num < 41",
+            "evt.num >= 41",
+            "evt.num <= 40",
+            "evt.cpu = 3",
+            "evt.cpu > 3",
+            "evt.num in (1, 41)",
+            "evt.num = 41 and evt.cpu = 3",
+        ];
+        for num in [40, 41, 42] {
+            for cpu in [2, 3] {
+                let cx = Ctx {
+                    ev: EventView::parse(&bytes).unwrap(),
+                    num,
+                    cpu,
+                    st: state.bare_context(),
+                    stream: &stream,
+                };
+                for cond in conditions {
+                    let expr = crate::parse::parse(cond).unwrap();
+                    assert_eq!(
+                        Filter::new(&expr).matches(&cx),
+                        matches(&expr, &cx),
+                        "{cond} on event {num}, cpu {cpu}"
+                    );
+                }
+            }
+        }
+        // The counters are read from the context: a filter on them alone
+        // needs no field.
+        let only_counters =
+            Filter::new(&crate::parse::parse("evt.num > 1 or evt.cpu = 0").unwrap());
+        assert!(only_counters.fields().is_empty());
     }
 }

@@ -47,7 +47,7 @@ pub mod pipeline;
 pub mod reader;
 pub mod records;
 pub mod writer;
-pub use pipeline::ThreadedReader;
+pub use pipeline::{Next, ThreadedReader};
 pub use writer::{ProcListLayout, Writer, WriterOptions};
 
 pub use error::{ErrorKind, ScapError};

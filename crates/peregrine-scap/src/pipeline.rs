@@ -20,31 +20,32 @@ use std::thread::JoinHandle;
 /// Filled batches waiting for the consumer.
 const QUEUE: usize = 4;
 
-/// Where one block is in a batch.
+/// Where one block is in a batch: a small, flat record, since there is
+/// one per event and the consuming thread reads each once.
 #[derive(Clone, Copy)]
 struct Item {
     /// The raw block in `Batch::data`.
     raw_start: usize,
-    raw_len: usize,
+    raw_len: u32,
     /// Its offset in the (decompressed) stream.
     offset: u64,
+    /// For an event: where its bytes are, in `Batch::data` (in
+    /// `Batch::converted` when converted from a version-1 block). For a
+    /// metadata block: its index in `Batch::metas`.
+    start: usize,
+    len: u32,
+    flags: u32,
+    block_type: u32,
+    cpu: u16,
     kind: Kind,
+    has_flags: bool,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Event {
-        cpu: u16,
-        flags: Option<u32>,
-        /// The event in `Batch::data` (in `Batch::converted` when
-        /// converted from a version-1 block).
-        start: usize,
-        len: usize,
-        converted: bool,
-        block_type: u32,
-    },
-    /// Index in `Batch::metas`.
-    Meta(usize),
+    Event,
+    Converted,
+    Meta,
 }
 
 /// Blocks read by the reading thread.
@@ -71,7 +72,19 @@ impl Batch {
     /// Notes where the block `reader` just decoded is in its buffer.
     fn push<R: Read>(&mut self, reader: &Reader<R>, d: Decoded) {
         let raw = reader.raw_range();
-        let kind = match d {
+        let mut item = Item {
+            raw_start: raw.start,
+            raw_len: raw.len() as u32,
+            offset: reader.block_offset(),
+            start: 0,
+            len: 0,
+            flags: 0,
+            block_type: 0,
+            cpu: 0,
+            kind: Kind::Meta,
+            has_flags: false,
+        };
+        match d {
             Decoded::Event {
                 cpu,
                 flags,
@@ -80,7 +93,7 @@ impl Batch {
                 converted,
                 block_type,
             } => {
-                let start = if converted {
+                item.start = if converted {
                     let s = self.converted.len();
                     self.converted
                         .extend_from_slice(&reader.converted()[start..start + len]);
@@ -88,27 +101,34 @@ impl Batch {
                 } else {
                     start
                 };
-                Kind::Event {
-                    cpu,
-                    flags,
-                    start,
-                    len,
-                    converted,
-                    block_type,
-                }
+                item.len = len as u32;
+                item.flags = flags.unwrap_or(0);
+                item.has_flags = flags.is_some();
+                item.block_type = block_type;
+                item.cpu = cpu;
+                item.kind = if converted {
+                    Kind::Converted
+                } else {
+                    Kind::Event
+                };
             }
             Decoded::Block(b) => {
+                item.start = self.metas.len();
                 self.metas.push(Some(b));
-                Kind::Meta(self.metas.len() - 1)
             }
-        };
-        self.items.push(Item {
-            raw_start: raw.start,
-            raw_len: raw.len(),
-            offset: reader.block_offset(),
-            kind,
-        });
+        }
+        self.items.push(item);
     }
+}
+
+/// What [`ThreadedReader::next`] returns: an event (nearly every block
+/// of a capture) or, boxed, any other block, so that the common case
+/// moves and drops a small value.
+pub enum Next<'a> {
+    /// An event block.
+    Event(EventBlock<'a>),
+    /// Any other block (never [`Block::Event`]).
+    Other(Box<Block<'static>>),
 }
 
 /// A [`Reader`] running on its own thread; same blocks, same order, same
@@ -181,36 +201,38 @@ impl ThreadedReader {
 
     /// The next block; `Ok(None)` at the end of the file. After an error,
     /// every later call returns `Ok(None)`.
-    #[inline]
     pub fn next_block(&mut self) -> Result<Option<Block<'_>>, ScapError> {
+        Ok(self.next()?.map(|n| match n {
+            Next::Event(e) => Block::Event(e),
+            Next::Other(b) => *b,
+        }))
+    }
+
+    /// The next block as [`Next`] (cheaper than [`Self::next_block`] on
+    /// events); `Ok(None)` at the end of the file. After an error, every
+    /// later call returns `Ok(None)`.
+    #[inline(always)]
+    #[allow(clippy::should_implement_trait)] // an Iterator cannot lend its buffer
+    pub fn next(&mut self) -> Result<Option<Next<'_>>, ScapError> {
         loop {
             if let Some(&it) = self.cur.items.get(self.next) {
                 self.next += 1;
-                self.raw = it.raw_start..it.raw_start + it.raw_len;
+                self.raw = it.raw_start..it.raw_start + it.raw_len as usize;
                 self.block_offset = it.offset;
-                return Ok(Some(match it.kind {
-                    Kind::Event {
-                        cpu,
-                        flags,
-                        start,
-                        len,
-                        converted,
-                        block_type,
-                    } => {
-                        let src = if converted {
-                            &self.cur.converted
-                        } else {
-                            &self.cur.data
-                        };
-                        Block::Event(EventBlock::checked(
-                            cpu,
-                            flags,
-                            &src[start..start + len],
-                            block_type,
-                        ))
+                let src = match it.kind {
+                    Kind::Event => &self.cur.data,
+                    Kind::Converted => &self.cur.converted,
+                    Kind::Meta => {
+                        let meta = self.cur.metas[it.start].take().expect("each block once");
+                        return Ok(Some(Next::Other(Box::new(meta))));
                     }
-                    Kind::Meta(i) => self.cur.metas[i].take().expect("each block once"),
-                }));
+                };
+                return Ok(Some(Next::Event(EventBlock::checked(
+                    it.cpu,
+                    it.has_flags.then_some(it.flags),
+                    &src[it.start..it.start + it.len as usize],
+                    it.block_type,
+                ))));
             }
             if self.done {
                 return Ok(None);

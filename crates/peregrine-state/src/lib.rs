@@ -582,7 +582,16 @@ impl State {
     }
 
     /// Applies deferred removals (closed fds, exited threads) now.
+    #[inline]
     pub fn flush(&mut self) {
+        // Most events leave nothing pending.
+        if self.pending.fd.is_some() || self.pending.thread.is_some() {
+            self.flush_pending();
+        }
+    }
+
+    #[cold]
+    fn flush_pending(&mut self) {
         if let Some((pid, fd)) = self.pending.fd.take()
             && let Some(p) = self.procs.get_mut(&pid)
         {
