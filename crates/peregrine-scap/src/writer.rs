@@ -89,10 +89,34 @@ impl Put for Vec<u8> {
     }
 }
 
-/// `a\0b\0` from `[a, b]`.
-fn nul_join(items: &[String]) -> Vec<u8> {
+/// libscap's limits on the strings of a process-list record
+/// (`scap_limits.h`): a longer one makes sysdig and Falco reject the whole
+/// file, so records are cut to them, as libscap's own /proc scan does.
+const MAX_PATH_LEN: usize = 1024;
+/// The limit for the NUL-separated lists (args, env, cgroups).
+const MAX_LIST_LEN: usize = 4096;
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn path_within(s: &str, max: usize) -> &[u8] {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s.as_bytes()[..end]
+}
+
+/// `a\0b\0` from `[a, b]`, keeping the whole items that fit in `max`
+/// bytes (a first item longer than that is cut, still NUL-terminated).
+fn nul_join(items: &[String], max: usize) -> Vec<u8> {
     let mut v = Vec::new();
     for s in items {
+        if v.len() + s.len() + 1 > max {
+            if v.is_empty() {
+                v.extend_from_slice(path_within(s, max - 1));
+                v.push(0);
+            }
+            break;
+        }
         v.extend_from_slice(s.as_bytes());
         v.push(0);
     }
@@ -204,11 +228,11 @@ impl<W: Write> Writer<W> {
                 b.u64(t.ptid);
                 b.u64(t.sid);
                 b.u64(t.vpgid);
-                b.blob16("comm", t.comm.as_bytes())?;
-                b.blob16("exe", t.exe.as_bytes())?;
-                b.blob16("exepath", t.exepath.as_bytes())?;
-                b.blob16("args", &nul_join(&t.args))?;
-                b.blob16("cwd", t.cwd.as_bytes())?;
+                b.blob16("comm", path_within(&t.comm, MAX_PATH_LEN))?;
+                b.blob16("exe", path_within(&t.exe, MAX_PATH_LEN))?;
+                b.blob16("exepath", path_within(&t.exepath, MAX_PATH_LEN))?;
+                b.blob16("args", &nul_join(&t.args, MAX_LIST_LEN))?;
+                b.blob16("cwd", path_within(&t.cwd, MAX_PATH_LEN))?;
                 b.u64(t.fdlimit as u64);
                 b.u32(t.flags);
                 b.u32(t.uid);
@@ -218,11 +242,11 @@ impl<W: Write> Writer<W> {
                 b.u32(t.vmswap_kb);
                 b.u64(t.pfmajor);
                 b.u64(t.pfminor);
-                b.blob16("env", &nul_join(&t.env))?;
+                b.blob16("env", &nul_join(&t.env, MAX_LIST_LEN))?;
                 b.u64(t.vtid as u64);
                 b.u64(t.vpid as u64);
-                b.blob16("cgroups", &nul_join(&t.cgroups))?;
-                b.blob16("root", t.root.as_bytes())?;
+                b.blob16("cgroups", &nul_join(&t.cgroups, MAX_LIST_LEN))?;
+                b.blob16("root", path_within(&t.root, MAX_PATH_LEN))?;
                 if full {
                     b.u64(t.pidns_init_start_ts);
                     b.u32(t.tty);

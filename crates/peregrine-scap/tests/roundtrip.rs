@@ -212,3 +212,52 @@ fn compat_layout_keeps_what_old_readers_know() {
         }
     }
 }
+
+/// libscap rejects a whole capture whose process list holds a string
+/// longer than its limits (1024 bytes for paths, 4096 for the args, env
+/// and cgroups lists): what the writer writes stays within them, whole
+/// list items first, and readers written to those limits take it.
+#[test]
+fn process_list_strings_stay_within_libscap_limits() {
+    let env: Vec<String> = (0..200)
+        .map(|i| format!("VAR{i:03}={}", "x".repeat(40)))
+        .collect();
+    let long_arg = "a".repeat(5000);
+    let exe = format!("/{}", "é".repeat(700)); // 1401 bytes, two per 'é'
+    let t = ThreadRecord {
+        tid: 42,
+        pid: 42,
+        comm: "long".into(),
+        exe: exe.clone(),
+        exepath: exe.clone(),
+        args: vec![long_arg.clone(), "second".into()],
+        env: env.clone(),
+        cwd: "/tmp".into(),
+        ..Default::default()
+    };
+    let mut w = Writer::new(Vec::new()).unwrap();
+    w.write_process_list(std::slice::from_ref(&t)).unwrap();
+    let bytes = w.finish().unwrap();
+    let mut r = Reader::new(&bytes[..]).unwrap();
+    let Some(Block::ProcessList(back)) = r.next_block().unwrap() else {
+        panic!("no process list")
+    };
+    let b = &back[0];
+    let list_len = |l: &[String]| l.iter().map(|s| s.len() + 1).sum::<usize>();
+    // env: the whole items that fit, in order.
+    assert!(list_len(&b.env) <= 4096, "{}", list_len(&b.env));
+    assert!(list_len(&b.env) > 4096 - 50, "{}", list_len(&b.env));
+    assert_eq!(b.env[..], env[..b.env.len()]);
+    // args: a first item over the limit is cut, the rest dropped.
+    assert_eq!(b.args.len(), 1);
+    assert_eq!(b.args[0], long_arg[..4095]);
+    // paths: at most 1024 bytes, cut between characters.
+    assert!(
+        b.exe.len() <= 1024 && b.exe.len() >= 1022,
+        "{}",
+        b.exe.len()
+    );
+    assert!(exe.starts_with(&b.exe));
+    assert_eq!(b.exepath, b.exe);
+    assert_eq!(b.cwd, "/tmp");
+}
