@@ -1,7 +1,8 @@
 //! Live engine, more commands (root and BPF required): a TCP connect to a
 //! loopback listener, a rename and an unlink in a temp dir, an execve of a
 //! file in /dev/shm and a program that changes its uid each raise the
-//! alert of their rule, with the fields the rule prints.
+//! alert of their rule, with the fields the rule prints; meanwhile the
+//! engine runs without the capabilities it needed to attach the probe.
 
 mod common;
 
@@ -118,7 +119,10 @@ fn live_alerts_for_network_files_exec_and_uid() {
     let err = lines_of(child.stderr.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut log = Vec::new();
-    while !log.iter().any(|l: &String| l.contains("live capture:")) {
+    while !log
+        .iter()
+        .any(|l: &String| l.contains("capabilities dropped"))
+    {
         match err.recv_timeout(Duration::from_millis(200)) {
             Ok(l) => log.push(l),
             Err(_) if Instant::now() < deadline => {}
@@ -131,6 +135,21 @@ fn live_alerts_for_network_files_exec_and_uid() {
             }
         }
     }
+
+    // Once attached, the probe's privileges are gone; files stay open to
+    // it (DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER) and low ports bindable.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let caps = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| u64::from_str_radix(v.trim(), 16).unwrap())
+            .unwrap_or_else(|| panic!("no {key} in\n{status}"))
+    };
+    let keep = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 10);
+    assert_eq!(caps("CapEff:"), keep, "{status}");
+    assert_eq!(caps("CapPrm:"), keep, "{status}");
+    assert_eq!(caps("CapBnd:"), keep, "{status}");
 
     // The commands.
     let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -10,6 +10,7 @@ mod webserver;
 // Logging, signals and reload (issue 4, configuration and operations).
 mod live;
 pub mod logging;
+mod privileges;
 mod process;
 mod reload;
 mod rules;
@@ -44,6 +45,8 @@ pub struct App<'a> {
     pub control: signals::Control,
     /// The configuration and rules file watcher, when on.
     pub watcher: Option<reload::Watcher>,
+    /// The event source, once opened.
+    pub source: Option<process::Source>,
 }
 
 impl<'a> App<'a> {
@@ -56,6 +59,7 @@ impl<'a> App<'a> {
             alert_format: AlertFormat::default(),
             control: signals::Control::default(),
             watcher: None,
+            source: None,
         }
     }
 }
@@ -79,6 +83,7 @@ const STEPS: &[Step] = &[
     ("log rules files", log_rules_files),
     ("write pidfile", write_pidfile),
     ("install signal handlers", install_signal_handlers),
+    ("open event source", process::open_source),
     ("watch config files", reload::watch_config_files),
     ("start webserver", webserver::start_webserver),
     ("process events", process::process_events),

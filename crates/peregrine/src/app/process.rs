@@ -17,28 +17,34 @@ use std::time::{Duration, Instant};
 /// any channel writes, and replayed alerts must not be dropped.
 const REPLAY_QUEUE_CAPACITY: usize = 1 << 20;
 
-/// Replays the capture file (`-e` or `engine.replay.capture_file`), or
-/// monitors the live system when none is given.
-pub fn process_events(app: &mut App) -> Result<Flow, String> {
+/// The event source, opened before the threads of the web server, the
+/// file watcher and the outputs start (see [`open_source`]).
+pub struct Source {
+    /// How messages name it: the capture file, or "live capture".
+    path: String,
+    replay: Replay,
+    /// `-w`: where every event seen is also written.
+    writer: Option<super::live::CaptureWriter>,
+}
+
+/// Opens the capture file (`-e` or `engine.replay.capture_file`), or
+/// attaches the probe to monitor the live system when none is given; then,
+/// live, drops the capabilities the probe needed (before any other thread
+/// starts, so that none keeps them).
+pub fn open_source(app: &mut App) -> Result<Flow, String> {
     if app.args.dry_run {
-        return Ok(Flow::Exit(0));
+        return Ok(Flow::Next);
     }
     let config = app.config.as_ref().expect("config loaded");
     let from_config = (config.engine_kind == "replay").then(|| config.replay_capture_file.clone());
     let capture = app.args.capture.clone().or(from_config.flatten());
-    let outputs_config = outputs_config(config, app.args)?;
-    let output_timeout = outputs_config.output_timeout;
-    let mut outputs = Outputs::new(outputs_config).map_err(|e| e.to_string())?;
-    // Drop handling, -s samples, metrics (issue 4).
-    let mut monitors = super::stats::Monitors::new(app)?;
-
     let mut writer = match &app.args.write {
         Some(out) => Some(
             peregrine_scap::Writer::create(out).map_err(|e| format!("{}: {e}", out.display()))?,
         ),
         None => None,
     };
-    let (path, mut replay) = match &capture {
+    let (path, replay) = match &capture {
         Some(capture) => {
             let path = capture.display().to_string();
             let replay = Replay::open(
@@ -61,9 +67,61 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
                 app.alert_format.hostname.clone(),
                 writer.as_mut(),
             )?;
+            let program_output = outputs_config(config, app.args)?.program.enabled;
+            log_privileges(super::privileges::drop_after_attach(program_output));
             ("live capture".to_string(), replay)
         }
     };
+    app.source = Some(Source {
+        path,
+        replay,
+        writer,
+    });
+    Ok(Flow::Next)
+}
+
+/// Says what became of the capabilities.
+fn log_privileges(outcome: Result<super::privileges::Dropped, String>) {
+    use super::logging::{Level, log};
+    use super::privileges::{Dropped, KEEP};
+    match outcome {
+        Ok(Dropped::ToKeep) => {
+            let kept: Vec<String> = KEEP.iter().map(ToString::to_string).collect();
+            log(
+                Level::Info,
+                &format!(
+                    "probe attached: capabilities dropped but {}",
+                    kept.join(", ")
+                ),
+            );
+        }
+        Ok(Dropped::KeptForProgramOutput) => log(
+            Level::Info,
+            "probe attached: capabilities kept, since program_output is enabled",
+        ),
+        Ok(Dropped::NothingHeld) => {}
+        Err(e) => log(Level::Warning, &format!("could not drop capabilities: {e}")),
+    }
+}
+
+/// Runs the events of the source opened by [`open_source`] through the
+/// state and the rules, and sends each alert to the configured outputs.
+pub fn process_events(app: &mut App) -> Result<Flow, String> {
+    if app.args.dry_run {
+        return Ok(Flow::Exit(0));
+    }
+    let Source {
+        path,
+        mut replay,
+        mut writer,
+    } = app.source.take().expect("source opened");
+    let config = app.config.as_ref().expect("config loaded");
+    let outputs_config = outputs_config(config, app.args)?;
+    let output_timeout = outputs_config.output_timeout;
+    let mut outputs = Outputs::new(outputs_config).map_err(|e| e.to_string())?;
+    // Drop handling, -s samples, metrics (issue 4).
+    let mut monitors = super::stats::Monitors::new(app)?;
+
     let end = replay.run(&mut AlertSender {
         engine: app.engine.as_mut().expect("rules loaded"),
         format: app.alert_format.clone(),
