@@ -164,12 +164,12 @@ fn parse_condition(text: &str, ctx: &Context) -> R<Expr> {
 
 /// Expands the lists in `e` in definition order (Falco's substitution) and
 /// marks the lists used; `None` when `e` names no list.
-fn expand_lists(e: &Expr, lists: &[(String, Vec<String>)], used: &mut [bool]) -> Option<Expr> {
-    let (e, names) = cond::expand_lists_ordered(e, lists);
+fn expand_lists(e: &Expr, lists: &cond::OrderedLists<'_>, used: &mut [bool]) -> Option<Expr> {
+    let (e, names) = lists.expand(e);
     if names.is_empty() {
         return None;
     }
-    for (i, (name, _)) in lists.iter().enumerate() {
+    for (i, name) in lists.names().enumerate() {
         if names.contains(name) {
             used[i] = true;
         }
@@ -435,7 +435,8 @@ fn compile_all(
     list_used: &mut [bool],
     macro_used: &[Cell<bool>],
 ) -> R<()> {
-    let lists = compile_lists(col, list_used);
+    let defined = compile_lists(col, list_used);
+    let lists = cond::OrderedLists::new(&defined);
 
     // Macros: parse and expand lists in all, then expand the macros each
     // refers to among those visible to it, in definition order (a macro's
@@ -600,7 +601,7 @@ mod tests {
         ];
         let mut used = [false; 3];
         let e = cond::parse("proc.name in (outer) and proc.name in (a, empty, empty_x)").unwrap();
-        let e = expand_lists(&e, &lists, &mut used).unwrap();
+        let e = expand_lists(&e, &cond::OrderedLists::new(&lists), &mut used).unwrap();
         // `outer` inserts `shells`, which a later list cannot expand again.
         assert_eq!(
             e.to_string(),

@@ -27,7 +27,7 @@ pub use ast::{
     TransformerArg, TransformerKind, UnaryOp, Value, line_col,
 };
 pub use parser::{DEFAULT_MAX_DEPTH, OPERATORS, ParseError, Parser, binary_op};
-pub use resolve::{ListDef, MacroError, MacroErrorKind, UndefinedMacro};
+pub use resolve::{ListDef, MacroError, MacroErrorKind, OrderedLists, UndefinedMacro};
 
 /// Parses a condition with Falco's grammar and the rules loader's maximum
 /// nesting depth ([`DEFAULT_MAX_DEPTH`]).

@@ -599,6 +599,45 @@ fn list_expansion() {
     let (e, used) = expand_lists_ordered(&p("a.b in (first)"), &ordered);
     assert_eq!(e.to_string(), "a.b in (y, x)");
     assert_eq!(used.into_iter().collect::<Vec<_>>(), ["first", "second"]);
+
+    // ...but never by an earlier one: `early` is defined before `late`,
+    // which inserts its name, so it stays as text.
+    let ordered = vec![
+        ("early".to_string(), vec!["e".to_string()]),
+        (
+            "late".to_string(),
+            vec!["early".to_string(), "next".to_string()],
+        ),
+        ("next".to_string(), vec!["n1".to_string(), "n2".to_string()]),
+    ];
+    let (e, used) = expand_lists_ordered(
+        &p("a.b in (late, early) and c.d = late and e.f = next"),
+        &ordered,
+    );
+    assert_eq!(
+        e.to_string(),
+        "(a.b in (early, n1, n2, e) and c.d = \"early, next\" and e.f = \"n1, n2\")"
+    );
+    assert_eq!(
+        used.into_iter().collect::<Vec<_>>(),
+        ["early", "late", "next"]
+    );
+    // A list defined twice: the second definition expands what the first
+    // inserted under the same name.
+    let twice = vec![
+        ("dup".to_string(), vec!["dup".to_string(), "a".to_string()]),
+        ("dup".to_string(), vec!["b".to_string()]),
+    ];
+    let (e, _) = expand_lists_ordered(&p("x.y in (dup)"), &twice);
+    assert_eq!(e.to_string(), "x.y in (b, a)");
+    // A bare name whose single item names a later list is expanded again.
+    let chain = vec![
+        ("one".to_string(), vec!["two".to_string()]),
+        ("two".to_string(), vec!["cat".to_string()]),
+    ];
+    let (e, used) = expand_lists_ordered(&p("proc.name = one"), &chain);
+    assert_eq!(e.to_string(), "proc.name = cat");
+    assert_eq!(used.len(), 2);
 }
 
 #[test]
