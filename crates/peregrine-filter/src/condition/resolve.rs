@@ -389,6 +389,8 @@ impl<'l> OrderedLists<'l> {
 
     /// Pushes the items `v` stands for (lists from position `from` on)
     /// onto `out`; false when `v` names no such list (nothing pushed).
+    /// Iterative: a chain of lists each naming the next is as long as the
+    /// rules file makes it.
     fn value_items(
         &self,
         v: &Value,
@@ -396,19 +398,26 @@ impl<'l> OrderedLists<'l> {
         out: &mut Vec<Value>,
         used: &mut BTreeSet<String>,
     ) -> bool {
-        let Some(k) = v
-            .is_identifier()
-            .then(|| self.find(&v.text, from))
-            .flatten()
-        else {
+        let Some(k) = self.list_named(v, from) else {
             return false;
         };
-        let (name, items) = &self.lists[k];
-        used.insert(name.clone());
-        for item in items {
+        used.insert(self.lists[k].0.clone());
+        // Per list being expanded: its remaining items, and where the
+        // lists that may expand them start.
+        let mut stack = vec![(self.lists[k].1.iter(), k + 1)];
+        while let Some((items, after)) = stack.last_mut() {
+            let after = *after;
+            let Some(item) = items.next() else {
+                stack.pop();
+                continue;
+            };
             let iv = item_value(item, v.span);
-            if !self.value_items(&iv, k + 1, out, used) {
-                out.push(iv);
+            match self.list_named(&iv, after) {
+                Some(j) => {
+                    used.insert(self.lists[j].0.clone());
+                    stack.push((self.lists[j].1.iter(), j + 1));
+                }
+                None => out.push(iv),
             }
         }
         true
@@ -417,18 +426,20 @@ impl<'l> OrderedLists<'l> {
     /// A list name right of a single-value operator becomes its items as
     /// text (`proc.name=cat_binaries` becomes `proc.name=cat`); a result
     /// that is again a name is expanded by the lists after.
-    fn bare_value(&self, v: &mut Value, from: usize, used: &mut BTreeSet<String>) {
-        let Some(k) = v
-            .is_identifier()
+    fn bare_value(&self, v: &mut Value, mut from: usize, used: &mut BTreeSet<String>) {
+        while let Some(k) = self.list_named(v, from) {
+            let (name, items) = &self.lists[k];
+            used.insert(name.clone());
+            *v = item_value(&items.join(", "), v.span);
+            from = k + 1;
+        }
+    }
+
+    /// The list `v` names among those from position `from` on.
+    fn list_named(&self, v: &Value, from: usize) -> Option<usize> {
+        v.is_identifier()
             .then(|| self.find(&v.text, from))
             .flatten()
-        else {
-            return;
-        };
-        let (name, items) = &self.lists[k];
-        used.insert(name.clone());
-        *v = item_value(&items.join(", "), v.span);
-        self.bare_value(v, k + 1, used);
     }
 }
 

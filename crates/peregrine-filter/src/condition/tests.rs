@@ -641,6 +641,25 @@ fn list_expansion() {
 }
 
 #[test]
+fn a_long_chain_of_lists_expands_without_deep_recursion() {
+    // l0 names l1, which names l2, ... : as deep as a rules file makes it.
+    let n = 50_000;
+    let chain: Vec<(String, Vec<String>)> = (0..n)
+        .map(|i| {
+            let item = if i + 1 < n {
+                format!("l{}", i + 1)
+            } else {
+                "end".into()
+            };
+            (format!("l{i}"), vec![item])
+        })
+        .collect();
+    let (e, used) = expand_lists_ordered(&p("a.b in (l0) and c.d = l0"), &chain);
+    assert_eq!(e.to_string(), "(a.b in (end) and c.d = end)");
+    assert_eq!(used.len(), n);
+}
+
+#[test]
 fn list_items_resolution() {
     let a = vec!["open".to_string()];
     let b = vec!["list_a".to_string(), "x".to_string()];
