@@ -1,12 +1,14 @@
 //! Prints live events (or writes them to a capture file).
 //!
 //! ```text
-//! capture [-w FILE] [-q] [-n COUNT] [-s SECONDS] [syscall ...]
+//! capture [-w FILE] [-q] [-n COUNT] [-s SECONDS] [-b BYTES] [-c CPUS] [syscall ...]
 //! capture -l          # the supported syscalls
 //! ```
-//! `-q` only counts the events. Default syscalls: execve, openat, connect,
-//! clone, close. SIGINT/SIGTERM stop the capture cleanly; the last line on
-//! stderr is `events=N lost=N ring_full=N read_fail=N secs=S` (for
+//! `-q` only counts the events. `-b` is the size of each ring buffer,
+//! `-c` the CPUs sharing one (0: one buffer for all). Default syscalls:
+//! execve, openat, connect, clone, close. SIGINT/SIGTERM stop the capture
+//! cleanly; the last line on stderr is `events=N bytes=N lost=N
+//! ring_full=N scratch_fail=N read_fail=N buffers=N secs=S` (for
 //! `bench/live.sh`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +36,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut count = u64::MAX;
     let mut secs = 10u64;
     let mut quiet = false;
+    let mut options = LiveOptions::default();
     let mut syscalls: Vec<String> = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -41,6 +44,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "-q" => quiet = true,
             "-n" => count = args.next().ok_or("-n needs a value")?.parse()?,
             "-s" => secs = args.next().ok_or("-s needs a value")?.parse()?,
+            "-b" => options.ring_bytes = args.next().ok_or("-b needs a value")?.parse()?,
+            "-c" => options.cpus_per_buffer = args.next().ok_or("-c needs a value")?.parse()?,
             "-l" => {
                 let names: Vec<&str> = peregrine_bpf::supported_syscalls().collect();
                 println!("{}", names.join(" "));
@@ -55,10 +60,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .to_vec();
     }
     let names: Vec<&str> = syscalls.iter().map(String::as_str).collect();
-    let mut src = LiveSource::open(&LiveOptions {
-        syscalls: &names,
-        ..LiveOptions::default()
-    })?;
+    options.syscalls = &names;
+    let mut src = LiveSource::open(&options)?;
     for sig in [libc::SIGINT, libc::SIGTERM] {
         // SAFETY: the handler only stores to an atomic (async-signal-safe).
         unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
@@ -85,6 +88,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let end = Instant::now() + Duration::from_secs(secs);
     let mut n = 0u64;
+    let mut bytes = 0u64;
     let mut line = String::new();
     let start = Instant::now();
     while n < count && Instant::now() < end && !STOP.load(Ordering::Relaxed) {
@@ -92,6 +96,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         };
         n += 1;
+        bytes += ev.len() as u64;
         if quiet {
             continue;
         }
@@ -113,8 +118,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     if quiet {
         // Count what is still in the ring buffer.
-        while n < count && src.next_event(Duration::ZERO)?.is_some() {
+        while n < count
+            && let Some(ev) = src.next_event(Duration::ZERO)?
+        {
             n += 1;
+            bytes += ev.len() as u64;
         }
     }
     if let Some(w) = writer {
@@ -123,10 +131,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let d = src.drops();
     eprintln!("{n} events; counters {d:?}");
     eprintln!(
-        "events={n} lost={} ring_full={} read_fail={} secs={:.3}",
+        "events={n} bytes={bytes} lost={} ring_full={} scratch_fail={} read_fail={} buffers={} secs={:.3}",
         d.lost(),
         d.ring_full,
+        d.scratch_fail,
         d.read_fail,
+        src.ring_buffers(),
         start.elapsed().as_secs_f64()
     );
     Ok(())

@@ -18,12 +18,18 @@
 //! Children of clone/clone3/fork/vfork are reported by the child's own
 //! clone exit (`res == 0`), the first thing a new thread runs.
 //!
-//! **One ring buffer** is shared by all CPUs. With per-CPU buffers, events
-//! of different CPUs must be merged by timestamp in user space (the classic
-//! pitfall); with one buffer the consumer reads them in the order they were
-//! committed. Timestamps are taken when an event starts being built, so two
-//! CPUs can commit a few microseconds out of timestamp order; on a 2-core
-//! machine the shared buffer's lock costs nothing measurable.
+//! **Ring buffers**: one per group of `cpus_per_buffer` CPUs (Falco's
+//! `engine.modern_ebpf.cpus_for_each_buffer`; 0 puts every CPU on one
+//! buffer), found by the programs through an array of maps indexed by CPU.
+//! With one buffer the consumer reads events in the order they were
+//! committed; with several, [`LiveSource::next_event`] returns the oldest
+//! of the buffers' next events. Either way timestamps are taken when an
+//! event starts being built, so events of two CPUs can come a few
+//! microseconds out of timestamp order. The probe never wakes the consumer
+//! (a wakeup costs the producer an irq_work per event): the consumer polls,
+//! sleeping from [`IDLE_SLEEP_MIN`] up to [`IDLE_SLEEP_MAX`] while the
+//! buffers stay empty, so a buffer must hold what arrives in
+//! [`IDLE_SLEEP_MAX`] (1 MiB, the smallest preset, holds 200 MB/s).
 //!
 //! Loader: [aya](https://docs.rs/aya) (pure Rust, loads clang-built
 //! objects and does the CO-RE relocations itself; no C libbpf to build).
@@ -34,11 +40,12 @@
 
 pub mod proc_scan;
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use aya::maps::{MapData, PerCpuArray, RingBuf};
+use aya::maps::{ArrayOfMaps, Map, MapData, PerCpuArray, RingBuf};
 use aya::programs::TracePoint;
 use aya::{Ebpf, EbpfLoader};
 use peregrine_event::code;
@@ -79,9 +86,6 @@ pub enum Error {
     /// tracefs is not mounted and could not be mounted.
     #[error("tracefs is not mounted at /sys/kernel/tracing and mounting it failed: {0}")]
     Tracefs(std::io::Error),
-    /// Waiting on the ring buffer failed.
-    #[error("polling the ring buffer failed: {0}")]
-    Poll(std::io::Error),
 }
 
 /// Result of the live source.
@@ -113,329 +117,94 @@ impl Syscall {
     }
 }
 
+/// A table entry.
+const fn sc(name: &'static str, event: u16) -> Syscall {
+    Syscall { name, event }
+}
+
 /// Every syscall the probe supports, with the exit event it emits: the one
 /// table that maps rule event types to the syscalls to attach.
 pub const SYSCALLS: &[Syscall] = &[
-    Syscall {
-        name: "open",
-        event: code::SYSCALL_OPEN_X,
-    },
-    Syscall {
-        name: "openat",
-        event: code::SYSCALL_OPENAT_2_X,
-    },
-    Syscall {
-        name: "openat2",
-        event: code::SYSCALL_OPENAT2_X,
-    },
-    Syscall {
-        name: "creat",
-        event: code::SYSCALL_CREAT_X,
-    },
-    Syscall {
-        name: "close",
-        event: code::SYSCALL_CLOSE_X,
-    },
-    Syscall {
-        name: "dup",
-        event: code::SYSCALL_DUP_1_X,
-    },
-    Syscall {
-        name: "dup2",
-        event: code::SYSCALL_DUP2_X,
-    },
-    Syscall {
-        name: "dup3",
-        event: code::SYSCALL_DUP3_X,
-    },
-    Syscall {
-        name: "fcntl",
-        event: code::SYSCALL_FCNTL_X,
-    },
-    Syscall {
-        name: "pipe",
-        event: code::SYSCALL_PIPE_X,
-    },
-    Syscall {
-        name: "pipe2",
-        event: code::SYSCALL_PIPE2_X,
-    },
-    Syscall {
-        name: "read",
-        event: code::SYSCALL_READ_X,
-    },
-    Syscall {
-        name: "write",
-        event: code::SYSCALL_WRITE_X,
-    },
-    Syscall {
-        name: "pread64",
-        event: code::SYSCALL_PREAD_X,
-    },
-    Syscall {
-        name: "pwrite64",
-        event: code::SYSCALL_PWRITE_X,
-    },
-    Syscall {
-        name: "readv",
-        event: code::SYSCALL_READV_X,
-    },
-    Syscall {
-        name: "writev",
-        event: code::SYSCALL_WRITEV_X,
-    },
-    Syscall {
-        name: "preadv",
-        event: code::SYSCALL_PREADV_X,
-    },
-    Syscall {
-        name: "pwritev",
-        event: code::SYSCALL_PWRITEV_X,
-    },
-    Syscall {
-        name: "splice",
-        event: code::SYSCALL_SPLICE_X,
-    },
-    Syscall {
-        name: "rename",
-        event: code::SYSCALL_RENAME_X,
-    },
-    Syscall {
-        name: "renameat",
-        event: code::SYSCALL_RENAMEAT_X,
-    },
-    Syscall {
-        name: "renameat2",
-        event: code::SYSCALL_RENAMEAT2_X,
-    },
-    Syscall {
-        name: "unlink",
-        event: code::SYSCALL_UNLINK_2_X,
-    },
-    Syscall {
-        name: "unlinkat",
-        event: code::SYSCALL_UNLINKAT_2_X,
-    },
-    Syscall {
-        name: "mkdir",
-        event: code::SYSCALL_MKDIR_2_X,
-    },
-    Syscall {
-        name: "mkdirat",
-        event: code::SYSCALL_MKDIRAT_X,
-    },
-    Syscall {
-        name: "rmdir",
-        event: code::SYSCALL_RMDIR_2_X,
-    },
-    Syscall {
-        name: "link",
-        event: code::SYSCALL_LINK_2_X,
-    },
-    Syscall {
-        name: "linkat",
-        event: code::SYSCALL_LINKAT_2_X,
-    },
-    Syscall {
-        name: "symlink",
-        event: code::SYSCALL_SYMLINK_X,
-    },
-    Syscall {
-        name: "symlinkat",
-        event: code::SYSCALL_SYMLINKAT_X,
-    },
-    Syscall {
-        name: "chmod",
-        event: code::SYSCALL_CHMOD_X,
-    },
-    Syscall {
-        name: "fchmod",
-        event: code::SYSCALL_FCHMOD_X,
-    },
-    Syscall {
-        name: "fchmodat",
-        event: code::SYSCALL_FCHMODAT_X,
-    },
-    Syscall {
-        name: "chown",
-        event: code::SYSCALL_CHOWN_X,
-    },
-    Syscall {
-        name: "lchown",
-        event: code::SYSCALL_LCHOWN_X,
-    },
-    Syscall {
-        name: "fchown",
-        event: code::SYSCALL_FCHOWN_X,
-    },
-    Syscall {
-        name: "fchownat",
-        event: code::SYSCALL_FCHOWNAT_X,
-    },
-    Syscall {
-        name: "chdir",
-        event: code::SYSCALL_CHDIR_X,
-    },
-    Syscall {
-        name: "fchdir",
-        event: code::SYSCALL_FCHDIR_X,
-    },
-    Syscall {
-        name: "chroot",
-        event: code::SYSCALL_CHROOT_X,
-    },
-    Syscall {
-        name: "mount",
-        event: code::SYSCALL_MOUNT_X,
-    },
-    Syscall {
-        name: "umount2",
-        event: code::SYSCALL_UMOUNT2_X,
-    },
-    Syscall {
-        name: "socket",
-        event: code::SOCKET_SOCKET_X,
-    },
-    Syscall {
-        name: "socketpair",
-        event: code::SOCKET_SOCKETPAIR_X,
-    },
-    Syscall {
-        name: "bind",
-        event: code::SOCKET_BIND_X,
-    },
-    Syscall {
-        name: "listen",
-        event: code::SOCKET_LISTEN_X,
-    },
-    Syscall {
-        name: "connect",
-        event: code::SOCKET_CONNECT_X,
-    },
-    Syscall {
-        name: "accept",
-        event: code::SOCKET_ACCEPT_5_X,
-    },
-    Syscall {
-        name: "accept4",
-        event: code::SOCKET_ACCEPT4_6_X,
-    },
-    Syscall {
-        name: "sendto",
-        event: code::SOCKET_SENDTO_X,
-    },
-    Syscall {
-        name: "recvfrom",
-        event: code::SOCKET_RECVFROM_X,
-    },
-    Syscall {
-        name: "sendmsg",
-        event: code::SOCKET_SENDMSG_X,
-    },
-    Syscall {
-        name: "recvmsg",
-        event: code::SOCKET_RECVMSG_X,
-    },
-    Syscall {
-        name: "execve",
-        event: code::SYSCALL_EXECVE_19_X,
-    },
-    Syscall {
-        name: "execveat",
-        event: code::SYSCALL_EXECVEAT_X,
-    },
-    Syscall {
-        name: "clone",
-        event: code::SYSCALL_CLONE_20_X,
-    },
-    Syscall {
-        name: "clone3",
-        event: code::SYSCALL_CLONE3_X,
-    },
-    Syscall {
-        name: "fork",
-        event: code::SYSCALL_FORK_20_X,
-    },
-    Syscall {
-        name: "vfork",
-        event: code::SYSCALL_VFORK_20_X,
-    },
-    Syscall {
-        name: "setuid",
-        event: code::SYSCALL_SETUID_X,
-    },
-    Syscall {
-        name: "setgid",
-        event: code::SYSCALL_SETGID_X,
-    },
-    Syscall {
-        name: "setresuid",
-        event: code::SYSCALL_SETRESUID_X,
-    },
-    Syscall {
-        name: "setresgid",
-        event: code::SYSCALL_SETRESGID_X,
-    },
-    Syscall {
-        name: "capset",
-        event: code::SYSCALL_CAPSET_X,
-    },
-    Syscall {
-        name: "prctl",
-        event: code::SYSCALL_PRCTL_X,
-    },
-    Syscall {
-        name: "unshare",
-        event: code::SYSCALL_UNSHARE_X,
-    },
-    Syscall {
-        name: "setns",
-        event: code::SYSCALL_SETNS_X,
-    },
-    Syscall {
-        name: "ptrace",
-        event: code::SYSCALL_PTRACE_X,
-    },
-    Syscall {
-        name: "kill",
-        event: code::SYSCALL_KILL_X,
-    },
-    Syscall {
-        name: "tkill",
-        event: code::SYSCALL_TKILL_X,
-    },
-    Syscall {
-        name: "tgkill",
-        event: code::SYSCALL_TGKILL_X,
-    },
-    Syscall {
-        name: "mmap",
-        event: code::SYSCALL_MMAP_X,
-    },
-    Syscall {
-        name: "mprotect",
-        event: code::SYSCALL_MPROTECT_X,
-    },
-    Syscall {
-        name: "memfd_create",
-        event: code::SYSCALL_MEMFD_CREATE_X,
-    },
-    Syscall {
-        name: "userfaultfd",
-        event: code::SYSCALL_USERFAULTFD_X,
-    },
-    Syscall {
-        name: "bpf",
-        event: code::SYSCALL_BPF_2_X,
-    },
-    Syscall {
-        name: "init_module",
-        event: code::SYSCALL_INIT_MODULE_X,
-    },
-    Syscall {
-        name: "finit_module",
-        event: code::SYSCALL_FINIT_MODULE_X,
-    },
+    sc("open", code::SYSCALL_OPEN_X),
+    sc("openat", code::SYSCALL_OPENAT_2_X),
+    sc("openat2", code::SYSCALL_OPENAT2_X),
+    sc("creat", code::SYSCALL_CREAT_X),
+    sc("close", code::SYSCALL_CLOSE_X),
+    sc("dup", code::SYSCALL_DUP_1_X),
+    sc("dup2", code::SYSCALL_DUP2_X),
+    sc("dup3", code::SYSCALL_DUP3_X),
+    sc("fcntl", code::SYSCALL_FCNTL_X),
+    sc("pipe", code::SYSCALL_PIPE_X),
+    sc("pipe2", code::SYSCALL_PIPE2_X),
+    sc("read", code::SYSCALL_READ_X),
+    sc("write", code::SYSCALL_WRITE_X),
+    sc("pread64", code::SYSCALL_PREAD_X),
+    sc("pwrite64", code::SYSCALL_PWRITE_X),
+    sc("readv", code::SYSCALL_READV_X),
+    sc("writev", code::SYSCALL_WRITEV_X),
+    sc("preadv", code::SYSCALL_PREADV_X),
+    sc("pwritev", code::SYSCALL_PWRITEV_X),
+    sc("splice", code::SYSCALL_SPLICE_X),
+    sc("rename", code::SYSCALL_RENAME_X),
+    sc("renameat", code::SYSCALL_RENAMEAT_X),
+    sc("renameat2", code::SYSCALL_RENAMEAT2_X),
+    sc("unlink", code::SYSCALL_UNLINK_2_X),
+    sc("unlinkat", code::SYSCALL_UNLINKAT_2_X),
+    sc("mkdir", code::SYSCALL_MKDIR_2_X),
+    sc("mkdirat", code::SYSCALL_MKDIRAT_X),
+    sc("rmdir", code::SYSCALL_RMDIR_2_X),
+    sc("link", code::SYSCALL_LINK_2_X),
+    sc("linkat", code::SYSCALL_LINKAT_2_X),
+    sc("symlink", code::SYSCALL_SYMLINK_X),
+    sc("symlinkat", code::SYSCALL_SYMLINKAT_X),
+    sc("chmod", code::SYSCALL_CHMOD_X),
+    sc("fchmod", code::SYSCALL_FCHMOD_X),
+    sc("fchmodat", code::SYSCALL_FCHMODAT_X),
+    sc("chown", code::SYSCALL_CHOWN_X),
+    sc("lchown", code::SYSCALL_LCHOWN_X),
+    sc("fchown", code::SYSCALL_FCHOWN_X),
+    sc("fchownat", code::SYSCALL_FCHOWNAT_X),
+    sc("chdir", code::SYSCALL_CHDIR_X),
+    sc("fchdir", code::SYSCALL_FCHDIR_X),
+    sc("chroot", code::SYSCALL_CHROOT_X),
+    sc("mount", code::SYSCALL_MOUNT_X),
+    sc("umount2", code::SYSCALL_UMOUNT2_X),
+    sc("socket", code::SOCKET_SOCKET_X),
+    sc("socketpair", code::SOCKET_SOCKETPAIR_X),
+    sc("bind", code::SOCKET_BIND_X),
+    sc("listen", code::SOCKET_LISTEN_X),
+    sc("connect", code::SOCKET_CONNECT_X),
+    sc("accept", code::SOCKET_ACCEPT_5_X),
+    sc("accept4", code::SOCKET_ACCEPT4_6_X),
+    sc("sendto", code::SOCKET_SENDTO_X),
+    sc("recvfrom", code::SOCKET_RECVFROM_X),
+    sc("sendmsg", code::SOCKET_SENDMSG_X),
+    sc("recvmsg", code::SOCKET_RECVMSG_X),
+    sc("execve", code::SYSCALL_EXECVE_19_X),
+    sc("execveat", code::SYSCALL_EXECVEAT_X),
+    sc("clone", code::SYSCALL_CLONE_20_X),
+    sc("clone3", code::SYSCALL_CLONE3_X),
+    sc("fork", code::SYSCALL_FORK_20_X),
+    sc("vfork", code::SYSCALL_VFORK_20_X),
+    sc("setuid", code::SYSCALL_SETUID_X),
+    sc("setgid", code::SYSCALL_SETGID_X),
+    sc("setresuid", code::SYSCALL_SETRESUID_X),
+    sc("setresgid", code::SYSCALL_SETRESGID_X),
+    sc("capset", code::SYSCALL_CAPSET_X),
+    sc("prctl", code::SYSCALL_PRCTL_X),
+    sc("unshare", code::SYSCALL_UNSHARE_X),
+    sc("setns", code::SYSCALL_SETNS_X),
+    sc("ptrace", code::SYSCALL_PTRACE_X),
+    sc("kill", code::SYSCALL_KILL_X),
+    sc("tkill", code::SYSCALL_TKILL_X),
+    sc("tgkill", code::SYSCALL_TGKILL_X),
+    sc("mmap", code::SYSCALL_MMAP_X),
+    sc("mprotect", code::SYSCALL_MPROTECT_X),
+    sc("memfd_create", code::SYSCALL_MEMFD_CREATE_X),
+    sc("userfaultfd", code::SYSCALL_USERFAULTFD_X),
+    sc("bpf", code::SYSCALL_BPF_2_X),
+    sc("init_module", code::SYSCALL_INIT_MODULE_X),
+    sc("finit_module", code::SYSCALL_FINIT_MODULE_X),
 ];
 
 /// Event types the probe always emits, whatever the selection (from
@@ -474,9 +243,12 @@ pub fn schema_version() -> &'static str {
 pub struct LiveOptions<'a> {
     /// Syscalls to capture (names from [`SYSCALLS`]). Others get no program.
     pub syscalls: &'a [&'a str],
-    /// Ring buffer size in bytes (a power of two, multiple of the page
-    /// size; rounded up). Default 8 MiB, Falco's default preset.
+    /// Size of each ring buffer in bytes (a power of two, multiple of the
+    /// page size; rounded up). Default 8 MiB, Falco's default preset.
     pub ring_bytes: u32,
+    /// CPUs that share one ring buffer (Falco's `cpus_for_each_buffer`);
+    /// 0 puts every CPU on one buffer. Default 2, as in Falco.
+    pub cpus_per_buffer: u32,
 }
 
 impl Default for LiveOptions<'_> {
@@ -484,8 +256,33 @@ impl Default for LiveOptions<'_> {
         LiveOptions {
             syscalls: &[],
             ring_bytes: 8 << 20,
+            cpus_per_buffer: 2,
         }
     }
+}
+
+/// The first sleep of a consumer that found the ring buffers empty.
+pub const IDLE_SLEEP_MIN: Duration = Duration::from_micros(100);
+
+/// The longest sleep of a consumer that finds the ring buffers empty (the
+/// sleep doubles from [`IDLE_SLEEP_MIN`] while they stay empty).
+pub const IDLE_SLEEP_MAX: Duration = Duration::from_millis(5);
+
+/// Which ring buffer each possible CPU writes to: the online CPUs in
+/// groups of `per` (0: one group), in order; CPUs that are not online use
+/// buffer 0. Returns the buffer of each CPU and the number of buffers.
+pub fn ring_buffer_of_cpus(possible: u32, online: &[u32], per: u32) -> (Vec<u32>, u32) {
+    let mut of_cpu = vec![0u32; possible as usize];
+    let mut rings = 1;
+    for (k, cpu) in online.iter().filter(|c| **c < possible).enumerate() {
+        let ring = match per {
+            0 => 0,
+            n => k as u32 / n,
+        };
+        of_cpu[*cpu as usize] = ring;
+        rings = rings.max(ring + 1);
+    }
+    (of_cpu, rings)
 }
 
 /// Counters of the probe, summed over CPUs (see `struct counters` in
@@ -493,9 +290,9 @@ impl Default for LiveOptions<'_> {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DropCounters {
-    /// Events written to the ring buffer.
+    /// Events written to a ring buffer.
     pub events: u64,
-    /// Events lost because the ring buffer was full.
+    /// Events lost because their ring buffer was full.
     pub ring_full: u64,
     /// Parameters that could not be read (sent empty; event kept).
     pub read_fail: u64,
@@ -521,14 +318,56 @@ impl DropCounters {
     }
 }
 
+/// A handle on the probe's counters that can outlive the borrow of the
+/// [`LiveSource`] (cloned, kept by whoever reports drops); the counters
+/// stay readable as long as a handle exists.
+#[derive(Clone)]
+pub struct ProbeCounters(Arc<PerCpuArray<MapData, DropCounters>>);
+
+impl std::fmt::Debug for ProbeCounters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ProbeCounters").field(&self.read()).finish()
+    }
+}
+
+impl ProbeCounters {
+    /// The counters summed over CPUs (zero if unreadable).
+    pub fn read(&self) -> DropCounters {
+        let mut total = DropCounters::default();
+        for c in self.per_cpu() {
+            total.add(&c);
+        }
+        total
+    }
+
+    /// The counters of each CPU (empty if unreadable).
+    pub fn per_cpu(&self) -> Vec<DropCounters> {
+        match self.0.get(&0, 0) {
+            Ok(v) => v.iter().copied().collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// The next event of one ring buffer, copied out (multi-buffer merge).
+#[derive(Default)]
+struct Head {
+    bytes: Vec<u8>,
+    full: bool,
+}
+
 /// A running live capture. Dropping it detaches every program.
 pub struct LiveSource {
-    ring: RingBuf<MapData>,
-    counters: PerCpuArray<MapData, DropCounters>,
+    rings: Vec<RingBuf<MapData>>,
+    heads: Vec<Head>,
+    counters: ProbeCounters,
     buf: Vec<u8>,
+    idle_sleep: Duration,
     attached: Vec<String>,
     unavailable: Vec<String>,
     boot_offset_ns: u64,
+    // The programs refer to the array of ring buffers by its fd.
+    _ringbufs: ArrayOfMaps<MapData, MapData>,
     // Owns the programs and their links: dropped last, which detaches them.
     _ebpf: Ebpf,
 }
@@ -537,8 +376,108 @@ impl std::fmt::Debug for LiveSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LiveSource")
             .field("attached", &self.attached)
+            .field("ring_buffers", &self.rings.len())
             .finish_non_exhaustive()
     }
+}
+
+/// Copies the next well-formed record of `ring` to `out`; false when the
+/// ring is empty. Records too short for a header or whose `len` field
+/// disagrees are skipped.
+fn pull(ring: &mut RingBuf<MapData>, out: &mut Vec<u8>) -> bool {
+    while let Some(item) = ring.next() {
+        let b: &[u8] = &item;
+        let ok = b.len() >= peregrine_event::HEADER_LEN
+            && u32::from_le_bytes([b[16], b[17], b[18], b[19]]) as usize == b.len();
+        if ok {
+            out.clear();
+            out.extend_from_slice(b);
+            return true;
+        }
+    }
+    false
+}
+
+/// Creates a BPF ring buffer of `bytes` bytes (`BPF_MAP_CREATE`; aya
+/// creates only the maps an object declares).
+fn create_ringbuf(name: &str, bytes: u32) -> std::io::Result<OwnedFd> {
+    /// The leading fields of `union bpf_attr` for `BPF_MAP_CREATE`; the
+    /// kernel zero-fills the fields after the size given.
+    #[repr(C)]
+    struct MapCreate {
+        map_type: u32,
+        key_size: u32,
+        value_size: u32,
+        max_entries: u32,
+        map_flags: u32,
+        inner_map_fd: u32,
+        numa_node: u32,
+        map_name: [u8; 16],
+    }
+    const BPF_MAP_CREATE: libc::c_long = 0;
+    const BPF_MAP_TYPE_RINGBUF: u32 = 27;
+    let mut attr = MapCreate {
+        map_type: BPF_MAP_TYPE_RINGBUF,
+        key_size: 0,
+        value_size: 0,
+        max_entries: bytes,
+        map_flags: 0,
+        inner_map_fd: 0,
+        numa_node: 0,
+        map_name: [0; 16],
+    };
+    for (d, s) in attr.map_name.iter_mut().zip(name.bytes().take(15)) {
+        *d = s;
+    }
+    // SAFETY: `attr` is a valid, initialised prefix of `union bpf_attr`
+    // and its size is passed; the kernel only reads it.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_MAP_CREATE,
+            &attr as *const MapCreate,
+            std::mem::size_of::<MapCreate>(),
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the syscall returned a new file descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// The `ringbufs` array of maps (its fd must stay open until every program
+/// that uses it is loaded) and the ring buffers it points to.
+type RingBuffers = (ArrayOfMaps<MapData, MapData>, Vec<RingBuf<MapData>>);
+
+/// Creates the ring buffers (`count` of `bytes` each) and points the slot
+/// of every possible CPU of the `ringbufs` array at its buffer.
+fn ring_buffers(ebpf: &mut Ebpf, bytes: u32, of_cpu: &[u32], count: u32) -> Result<RingBuffers> {
+    let outer = ebpf
+        .take_map("ringbufs")
+        .ok_or_else(|| Error::Load("map ringbufs missing".into()))?;
+    let mut outer: ArrayOfMaps<MapData, MapData> =
+        ArrayOfMaps::try_from(outer).map_err(|e| Error::Load(format!("ringbufs: {e}")))?;
+    let mut maps = Vec::new();
+    for i in 0..count {
+        let fd = create_ringbuf(&format!("events{i}"), bytes)
+            .map_err(|e| Error::Load(format!("creating ring buffer {i} ({bytes} bytes): {e}")))?;
+        maps.push(MapData::from_fd(fd).map_err(|e| Error::Load(format!("ring buffer {i}: {e}")))?);
+    }
+    for (cpu, ring) in of_cpu.iter().enumerate() {
+        outer
+            .set(cpu as u32, &maps[*ring as usize], 0)
+            .map_err(|e| Error::Load(format!("ringbufs slot {cpu}: {e}")))?;
+    }
+    let rings = maps
+        .into_iter()
+        .map(|data| {
+            Map::from_map_data(data)
+                .and_then(RingBuf::try_from)
+                .map_err(|e| Error::Load(format!("ring buffer: {e}")))
+        })
+        .collect::<Result<_>>()?;
+    Ok((outer, rings))
 }
 
 fn clock_ns(clock: libc::clockid_t) -> u64 {
@@ -673,17 +612,25 @@ impl LiveSource {
         ensure_tracefs()?;
         let ncpus =
             aya::util::nr_cpus().map_err(|(what, e)| Error::Load(format!("{what}: {e}")))? as u32;
+        let online =
+            aya::util::online_cpus().map_err(|(what, e)| Error::Load(format!("{what}: {e}")))?;
         let page = 4096u32;
-        let ring = opts.ring_bytes.max(page).next_power_of_two();
+        let ring_bytes = opts.ring_bytes.max(page).next_power_of_two();
         let boot_offset = boot_offset_ns();
-        let wakeup_bytes = u64::from(ring / 4);
         let mut ebpf = EbpfLoader::new()
             .override_global("boot_offset_ns", &boot_offset, true)
-            .override_global("wakeup_bytes", &wakeup_bytes, true)
-            .map_max_entries("events", ring)
+            .map_max_entries("ringbufs", ncpus.max(1))
             .map_max_entries("scratch", ncpus.max(1))
             .load(PROBE)
             .map_err(|e| Error::Load(chain(&e)))?;
+        // The buffers are in place before any program runs.
+        let (of_cpu, count) = ring_buffer_of_cpus(ncpus.max(1), &online, opts.cpus_per_buffer);
+        let (ringbufs, rings) = ring_buffers(&mut ebpf, ring_bytes, &of_cpu, count)?;
+        let counters = PerCpuArray::try_from(
+            ebpf.take_map("counters")
+                .ok_or_else(|| Error::Load("map counters missing".into()))?,
+        )
+        .map_err(|e| Error::Load(e.to_string()))?;
 
         let mut attached = Vec::new();
         let mut unavailable = Vec::new();
@@ -710,24 +657,16 @@ impl LiveSource {
             load_attach(&mut ebpf, "sched_exec", "sched", "sched_process_exec")?;
             attached.push("sched/sched_process_exec".to_string());
         }
-
-        let ring = RingBuf::try_from(
-            ebpf.take_map("events")
-                .ok_or_else(|| Error::Load("map events missing".into()))?,
-        )
-        .map_err(|e| Error::Load(e.to_string()))?;
-        let counters = PerCpuArray::try_from(
-            ebpf.take_map("counters")
-                .ok_or_else(|| Error::Load("map counters missing".into()))?,
-        )
-        .map_err(|e| Error::Load(e.to_string()))?;
         Ok(LiveSource {
-            ring,
-            counters,
+            heads: rings.iter().map(|_| Head::default()).collect(),
+            rings,
+            counters: ProbeCounters(Arc::new(counters)),
             buf: Vec::with_capacity(64 * 1024),
+            idle_sleep: IDLE_SLEEP_MIN,
             attached,
             unavailable,
             boot_offset_ns: boot_offset,
+            _ringbufs: ringbufs,
             _ebpf: ebpf,
         })
     }
@@ -758,48 +697,64 @@ impl LiveSource {
         self.boot_offset_ns
     }
 
+    /// The number of ring buffers (see [`LiveOptions::cpus_per_buffer`]).
+    pub fn ring_buffers(&self) -> usize {
+        self.rings.len()
+    }
+
     /// The next event (scap bytes: header, lengths, parameters), waiting
-    /// up to `timeout` for one; `None` when none came. Records too short
-    /// for a header or whose `len` field disagrees are skipped.
+    /// up to `timeout` for one; `None` when none came. With several ring
+    /// buffers, the oldest of their next events. Records too short for a
+    /// header or whose `len` field disagrees are skipped.
     pub fn next_event(&mut self, timeout: Duration) -> Result<Option<&[u8]>> {
-        // The probe wakes the consumer only when the buffer is a quarter
-        // full, so wait in slices of at most POLL_SLICE: poll() returns at
-        // once when data is already there.
-        const POLL_SLICE: Duration = Duration::from_millis(5);
-        let end = std::time::Instant::now() + timeout;
+        let end = Instant::now() + timeout;
         loop {
-            if let Some(item) = self.ring.next() {
-                let b: &[u8] = &item;
-                let ok = b.len() >= peregrine_event::HEADER_LEN
-                    && u32::from_le_bytes([b[16], b[17], b[18], b[19]]) as usize == b.len();
-                if !ok {
-                    continue;
-                }
-                self.buf.clear();
-                self.buf.extend_from_slice(b);
-                drop(item);
+            if self.pull_oldest() {
+                self.idle_sleep = IDLE_SLEEP_MIN;
                 return Ok(Some(&self.buf));
             }
-            let now = std::time::Instant::now();
+            // The probe never wakes the consumer: sleep, longer while the
+            // buffers stay empty.
+            let now = Instant::now();
             if now >= end {
                 return Ok(None);
             }
-            let slice = (end - now).min(POLL_SLICE);
-            let mut pfd = libc::pollfd {
-                fd: self.ring.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let ms = slice.as_millis().max(1) as i32;
-            // SAFETY: `pfd` is one valid pollfd and nfds is 1.
-            let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
-            if rc < 0 {
-                let e = std::io::Error::last_os_error();
-                if e.kind() != std::io::ErrorKind::Interrupted {
-                    return Err(Error::Poll(e));
+            std::thread::sleep(self.idle_sleep.min(end - now));
+            self.idle_sleep = (self.idle_sleep * 2).min(IDLE_SLEEP_MAX);
+        }
+    }
+
+    /// Moves the oldest of the buffers' next events to `self.buf`.
+    fn pull_oldest(&mut self) -> bool {
+        if let [ring] = self.rings.as_mut_slice() {
+            return pull(ring, &mut self.buf);
+        }
+        // Two passes: a buffer found empty in the first is looked at again
+        // once another gave an event, so that an event committed before
+        // that one (the same thread's previous syscall, say) is not
+        // overtaken by it.
+        let mut any = false;
+        for _ in 0..2 {
+            for (ring, head) in self.rings.iter_mut().zip(&mut self.heads) {
+                if !head.full {
+                    head.full = pull(ring, &mut head.bytes);
                 }
+                any |= head.full;
+            }
+            if !any {
+                return false;
             }
         }
+        let ts = |h: &Head| u64::from_le_bytes(h.bytes[..8].try_into().expect("header checked"));
+        let Some(i) = (0..self.heads.len())
+            .filter(|i| self.heads[*i].full)
+            .min_by_key(|i| ts(&self.heads[*i]))
+        else {
+            return false;
+        };
+        std::mem::swap(&mut self.buf, &mut self.heads[i].bytes);
+        self.heads[i].full = false;
+        true
     }
 
     /// The bytes of the event the last successful [`LiveSource::next_event`]
@@ -810,27 +765,32 @@ impl LiveSource {
 
     /// The probe's counters, summed over CPUs (zero if unreadable).
     pub fn drops(&self) -> DropCounters {
-        let mut total = DropCounters::default();
-        if let Ok(per_cpu) = self.counters.get(&0, 0) {
-            for c in per_cpu.iter() {
-                total.add(c);
-            }
-        }
-        total
+        self.counters.read()
     }
 
     /// The probe's counters per CPU.
     pub fn drops_per_cpu(&self) -> Vec<DropCounters> {
-        match self.counters.get(&0, 0) {
-            Ok(v) => v.iter().copied().collect(),
-            Err(_) => Vec::new(),
-        }
+        self.counters.per_cpu()
+    }
+
+    /// A handle on the probe's counters, for whoever reports drops while
+    /// the source itself is busy delivering events.
+    pub fn counters(&self) -> ProbeCounters {
+        self.counters.clone()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The value of `#define NAME value` in scap.h.
+    fn scap_define(name: &str) -> Option<u16> {
+        include_str!("bpf/scap.h").lines().find_map(|l| {
+            let mut it = l.strip_prefix("#define ")?.split_whitespace();
+            (it.next()? == name).then(|| it.next()?.parse().ok())?
+        })
+    }
 
     #[test]
     fn table_is_consistent() {
@@ -839,15 +799,58 @@ mod tests {
         for s in SYSCALLS {
             assert!(seen.insert(s.name), "{} listed twice", s.name);
             assert!(2 + s.name.len() <= 15, "program name x_{} too long", s.name);
-            assert!(
-                src.contains(&format!("SYSCALL_EXIT({}) {{", s.name)),
-                "no program for {}",
-                s.name
-            );
             let info = peregrine_event::event_info(s.event).expect("event code in the schema");
             assert_eq!(s.event % 2, 1, "{}: not an exit event", s.name);
             assert!(!info.name.is_empty());
+            // The program: SYSCALL_EXIT(name), or SYSCALL_EVENT/SYSCALL_FIXED
+            // with the table's event code and the schema's parameter count.
+            if src.contains(&format!("SYSCALL_EXIT({}) {{", s.name)) {
+                continue;
+            }
+            let args = ["SYSCALL_EVENT(", "SYSCALL_FIXED("]
+                .iter()
+                .find_map(|m| {
+                    src.lines().find_map(|l| {
+                        let rest = l.strip_prefix(m)?.strip_suffix(") {")?;
+                        let args: Vec<&str> = rest.split(", ").collect();
+                        (args[0] == s.name).then_some(args)
+                    })
+                })
+                .unwrap_or_else(|| panic!("no program for {}", s.name));
+            assert_eq!(
+                scap_define(args[1]),
+                Some(s.event),
+                "{}: event code",
+                s.name
+            );
+            assert_eq!(
+                args[2].parse::<usize>().ok(),
+                Some(info.params.len()),
+                "{}: parameter count",
+                s.name
+            );
         }
+    }
+
+    #[test]
+    fn ring_buffers_group_online_cpus() {
+        // 4 possible CPUs, 0-3 online.
+        assert_eq!(
+            ring_buffer_of_cpus(4, &[0, 1, 2, 3], 2),
+            (vec![0, 0, 1, 1], 2)
+        );
+        assert_eq!(
+            ring_buffer_of_cpus(4, &[0, 1, 2, 3], 1),
+            (vec![0, 1, 2, 3], 4)
+        );
+        assert_eq!(ring_buffer_of_cpus(4, &[0, 1, 2, 3], 0), (vec![0; 4], 1));
+        assert_eq!(ring_buffer_of_cpus(3, &[0, 1, 2], 2), (vec![0, 0, 1], 2));
+        // Offline CPUs share buffer 0; groups follow the online ones.
+        assert_eq!(
+            ring_buffer_of_cpus(6, &[0, 2, 3, 5], 2),
+            (vec![0, 0, 0, 1, 0, 1], 2)
+        );
+        assert_eq!(ring_buffer_of_cpus(2, &[], 2), (vec![0, 0], 1));
     }
 
     #[test]

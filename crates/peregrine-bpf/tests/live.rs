@@ -398,3 +398,182 @@ fn setuid_memfd_pipe_kill() {
     assert_eq!((int_param(u, "res"), int_param(u, "uid")), (0, 65534));
     assert_eq!(src.drops().lost(), 0);
 }
+
+#[test]
+fn every_program_loads_and_its_events_parse() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let all: Vec<&str> = peregrine_bpf::supported_syscalls().collect();
+    let mut src = open(&all);
+    assert!(
+        src.attached().len() + src.unavailable().len() > all.len(),
+        "{:?}",
+        src.attached()
+    );
+    let out = Command::new("sh")
+        .args(["-c", "cat /etc/hostname >/dev/null; true"])
+        .output()
+        .expect("run sh");
+    assert!(out.status.success());
+    // Every event of the whole machine parses (collect() checks it).
+    let evs = collect(&mut src, Duration::from_millis(300), |_| true);
+    assert!(!evs.is_empty());
+    assert_eq!(src.drops().lost(), 0, "{:?}", src.drops());
+}
+
+#[test]
+fn fixed_size_events_carry_their_values() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut src = open(&["close", "dup2", "fcntl", "read", "socket"]);
+    let me = gettid();
+    let f = std::fs::File::open("/etc/hostname").expect("open");
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+    let mut buf = [0u8; 7];
+    // SAFETY: plain syscalls on descriptors this test owns.
+    unsafe {
+        assert!(libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) >= 0);
+        assert_eq!(libc::dup2(fd, 77), 77);
+        assert_eq!(libc::fcntl(77, libc::F_SETFD, libc::FD_CLOEXEC), 0);
+        assert_eq!(libc::close(77), 0);
+        assert_eq!(libc::close(-5), -1);
+        let s = libc::socket(libc::AF_INET6, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK, 0);
+        assert!(s >= 0);
+        libc::close(s);
+    }
+    let evs = collect(&mut src, Duration::from_millis(300), |v| v.tid() == me);
+    // (The loader's own reads of tracefs ids may have used the same fd.)
+    let rd = by_thread(&evs, me, &["read"]);
+    let rd = rd
+        .iter()
+        .rfind(|v| int_param(v, "fd") == i64::from(fd))
+        .expect("read event");
+    assert_eq!(int_param(rd, "size"), 7);
+    assert!(int_param(rd, "res") >= 0);
+    assert!(rd.param_by_name("data").unwrap().is_empty());
+    let d = by_thread(&evs, me, &["dup2"]);
+    let d = d
+        .iter()
+        .find(|v| int_param(v, "newfd") == 77)
+        .expect("dup2 event");
+    assert_eq!(
+        (
+            int_param(d, "res"),
+            int_param(d, "oldfd"),
+            int_param(d, "newfd")
+        ),
+        (77, i64::from(fd), 77)
+    );
+    let c = by_thread(&evs, me, &["fcntl"]);
+    let c = c
+        .iter()
+        .find(|v| int_param(v, "fd") == 77)
+        .expect("fcntl event");
+    assert_eq!(int_param(c, "res"), 0);
+    assert_eq!(c.param_by_name("cmd").unwrap(), [3], "PPM_FCNTL_F_SETFD");
+    let closes = by_thread(&evs, me, &["close"]);
+    assert!(
+        closes
+            .iter()
+            .any(|v| int_param(v, "fd") == 77 && int_param(v, "res") == 0)
+    );
+    let bad = closes
+        .iter()
+        .find(|v| int_param(v, "fd") == -5)
+        .expect("close(-5) event");
+    assert_eq!(int_param(bad, "res"), -i64::from(libc::EBADF));
+    let s = by_thread(&evs, me, &["socket"]);
+    let s = s
+        .iter()
+        .find(|v| int_param(v, "domain") == i64::from(libc::AF_INET6))
+        .expect("socket event");
+    assert_eq!(int_param(s, "domain"), i64::from(libc::AF_INET6));
+    assert_eq!(
+        int_param(s, "type"),
+        i64::from(libc::SOCK_DGRAM | libc::SOCK_NONBLOCK)
+    );
+    // Every event's length field matches its record (collect() checks).
+    assert_eq!(src.drops().lost(), 0);
+}
+
+/// Lets the calling thread run only on `cpu`.
+fn pin_to(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is valid; CPU_SET writes inside it and
+    // sched_setaffinity only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+#[test]
+fn per_cpu_ring_buffers_keep_a_thread_in_order() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut src = LiveSource::open(&LiveOptions {
+        syscalls: &["openat"],
+        cpus_per_buffer: 1,
+        ..LiveOptions::default()
+    })
+    .expect("the live probe could not start");
+    assert_eq!(src.ring_buffers(), cpus, "one buffer per online CPU");
+    // A thread that hops between CPUs: its events land in different
+    // buffers and must still come out in order.
+    let worker = std::thread::spawn(move || {
+        for i in 0..200 {
+            pin_to(i % cpus);
+            let _ = std::fs::File::open(format!("/nonexistent/peregrine-order-{i}"));
+        }
+        gettid()
+    });
+    let tid = worker.join().unwrap();
+    let evs = collect(&mut src, Duration::from_millis(500), |v| {
+        v.tid() == tid && v.code() == code::SYSCALL_OPENAT_2_X
+    });
+    let seq: Vec<usize> = evs
+        .iter()
+        .map(|b| EventView::parse(b).unwrap())
+        .filter_map(|v| {
+            str_param(&v, "name")
+                .strip_prefix("/nonexistent/peregrine-order-")
+                .and_then(|n| n.parse().ok())
+        })
+        .collect();
+    assert_eq!(seq, (0..200).collect::<Vec<_>>());
+    let ts: Vec<u64> = evs
+        .iter()
+        .map(|b| EventView::parse(b).unwrap().ts())
+        .collect();
+    assert!(
+        ts.windows(2).all(|w| w[0] <= w[1]),
+        "timestamps out of order"
+    );
+    assert_eq!(src.drops().lost(), 0);
+}
+
+#[test]
+fn a_full_ring_buffer_counts_its_drops() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // A 16 KiB buffer nobody reads while this thread makes 2000 events of
+    // 46 bytes (close of a bad fd): most cannot fit.
+    let mut src = LiveSource::open(&LiveOptions {
+        syscalls: &["close"],
+        ring_bytes: 16 << 10,
+        cpus_per_buffer: 0,
+    })
+    .expect("the live probe could not start");
+    for _ in 0..2000 {
+        // SAFETY: closing an invalid descriptor only fails with EBADF.
+        unsafe { libc::close(-7) };
+    }
+    let d = src.drops();
+    assert!(d.ring_full > 1000, "{d:?}");
+    assert_eq!(d.lost(), d.ring_full + d.scratch_fail);
+    // What fit is delivered whole; the reader then catches up.
+    let mut n = 0;
+    while let Some(b) = src.next_event(Duration::ZERO).expect("ring poll") {
+        EventView::parse(b).expect("probe events parse");
+        n += 1;
+    }
+    assert!(n > 0 && n < 1000, "{n} events");
+    assert!(src.drops().events >= n, "{:?}", src.drops());
+}

@@ -195,6 +195,147 @@ fn live_capture_alerts_on_real_commands() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Starts `peregrine` on the live system with `config` and `rules` (and
+/// `extra` arguments), and waits for the probe to be attached. Returns the
+/// child and channels of its stdout and stderr lines.
+fn start_live(
+    config: &std::path::Path,
+    rules: &std::path::Path,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    mpsc::Receiver<String>,
+    mpsc::Receiver<String>,
+) {
+    let mut child = peregrine()
+        .arg("-c")
+        .arg(config)
+        .arg("-r")
+        .arg(rules)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start peregrine");
+    let (out_tx, out_rx) = mpsc::channel();
+    let (err_tx, err_rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = out_tx.send(line);
+        }
+    });
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = err_tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    let ready = lines_until(
+        &err_rx,
+        Instant::now() + Duration::from_secs(90),
+        "live capture:",
+        &mut log,
+    );
+    if ready.is_none() {
+        let _ = child.kill();
+        panic!(
+            "the probe did not start (BPF unavailable?); stderr:\n{}",
+            log.join("\n")
+        );
+    }
+    (child, out_rx, err_rx)
+}
+
+#[test]
+fn live_drops_reach_the_drop_actions_and_the_stats() {
+    let dir = std::env::temp_dir().join(format!("peregrine-live-drops-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A rule on read events, so that read is attached.
+    let rules = dir.join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "- rule: Never\n  desc: never matches\n  condition: evt.type = read and proc.name = peregrine-none\n  output: never\n  priority: DEBUG\n",
+    )
+    .unwrap();
+    let config = dir.join("falco.yaml");
+    std::fs::write(
+        &config,
+        "stdout_output:\n  enabled: true\njson_output: true\nlog_stderr: true\n\
+         engine:\n  kind: modern_ebpf\n  modern_ebpf:\n    buf_size_preset: 1\n\
+         syscall_event_drops:\n  actions: [alert]\n  threshold: 0\n  rate: 10\n  max_burst: 10\n",
+    )
+    .unwrap();
+    let stats = dir.join("stats.jsonl");
+    let stats_arg = stats.to_string_lossy().into_owned();
+    let (mut child, out_rx, err_rx) = start_live(
+        &config,
+        &rules,
+        &["-s", &stats_arg, "--stats-interval", "100", "-M", "120"],
+    );
+    // Stopped, peregrine reads nothing while dd makes far more read
+    // events than its 1 MiB ring buffer holds.
+    let pid = child.id();
+    unsafe_free_kill(pid, "STOP");
+    let dd = Command::new("dd")
+        .args(["if=/dev/zero", "of=/dev/null", "bs=1", "count=100000"])
+        .stderr(Stdio::null())
+        .status()
+        .expect("run dd");
+    unsafe_free_kill(pid, "CONT");
+    assert!(dd.success());
+    // More events, for a second of event time to pass: the drop manager
+    // samples the counters once per second of events.
+    let mut seen = Vec::new();
+    let mut alert = None;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alert.is_none() && Instant::now() < deadline {
+        let _ = Command::new("cat")
+            .arg("/etc/hostname")
+            .stdout(Stdio::null())
+            .status();
+        alert = lines_until(
+            &out_rx,
+            Instant::now() + Duration::from_millis(200),
+            "Falco internal: syscall event drop",
+            &mut seen,
+        );
+    }
+    unsafe_free_kill(pid, "INT");
+    let status = child.wait().unwrap();
+    let mut log = Vec::new();
+    while let Ok(line) = err_rx.try_recv() {
+        log.push(line);
+    }
+    let context = format!("stdout:\n{}\nstderr:\n{}", seen.join("\n"), log.join("\n"));
+    assert!(status.success(), "exit status {status}\n{context}");
+    let alert = alert.unwrap_or_else(|| panic!("no drop alert\n{context}"));
+    let v: serde_json::Value = serde_json::from_str(&alert).unwrap();
+    let f = &v["output_fields"];
+    assert_eq!(v["source"], "internal", "{alert}");
+    assert_eq!(f["ebpf_enabled"], "1", "{alert}");
+    let buffer: u64 = f["n_drops_buffer_total"].as_str().unwrap().parse().unwrap();
+    assert!(buffer > 0, "{alert}");
+    assert_eq!(f["n_drops"], f["n_drops_buffer_total"], "{alert}");
+    let occurrences = log
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("- event drop detected: "))
+        .and_then(|r| r.split_whitespace().next()?.parse::<u64>().ok());
+    assert!(occurrences.is_some_and(|n| n >= 1), "{context}");
+    // -s: the probe's counters, drops included.
+    let text = std::fs::read_to_string(&stats).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let cur = &last["cur"];
+    assert!(cur["drops"].as_u64().unwrap() >= buffer, "{last}");
+    assert_eq!(cur["drops"], cur["drops_buffer"], "{last}");
+    assert!(
+        cur["events"].as_u64().unwrap() > cur["drops"].as_u64().unwrap(),
+        "{last}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Sends a signal with the `kill` command (no unsafe code in tests).
 fn unsafe_free_kill(pid: u32, signal: &str) {
     let _ = Command::new("kill")

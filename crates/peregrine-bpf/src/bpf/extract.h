@@ -162,6 +162,30 @@ static __always_inline struct file *fd_file(struct task_struct *t, __s64 fd) {
 	return f;
 }
 
+/*
+ * Several fields of one kernel object with one bpf_probe_read_kernel():
+ * read_window(w, p, end) copies the object's first `end` bytes to `w`, and
+ * WINDOW_FIELD() takes a field from the copy at its CO-RE offset. `end` is
+ * a relocated constant (FIELDS_END()); read_window() returns 0 when it
+ * passes WINDOW (a kernel whose layout puts the fields far apart), and the
+ * caller then reads the fields one by one. Only one of the two paths is
+ * live once the offsets are known, so the verifier drops the other.
+ */
+#define WINDOW 96
+
+#define FIELD_END(type, field) (bpf_core_field_offset(type, field) + bpf_core_field_size(type, field))
+#define FIELDS_END(type, f1, f2)                                                        \
+	(FIELD_END(type, f1) > FIELD_END(type, f2) ? FIELD_END(type, f1) : FIELD_END(type, f2))
+#define WINDOW_FIELD(w, type, field, ctype) (*(ctype *)((char *)(w) + bpf_core_field_offset(type, field)))
+
+static __always_inline int read_window(__u64 *w, const void *p, __u32 end) {
+	if(end > WINDOW)
+		return 0;
+	/* On failure the helper zeroes the bytes: fields read as 0. */
+	bpf_probe_read_kernel(w, end, p);
+	return 1;
+}
+
 static __always_inline struct socket *file_socket(struct file *f) {
 	if(!f)
 		return NULL;

@@ -4,12 +4,20 @@
  *
  * For each supported syscall X, tracepoint/syscalls/sys_exit_X builds the
  * full exit event of the current schema (arguments from the task's saved
- * registers) and writes it to the `events` ring buffer.
+ * registers) and writes it to the ring buffer of its CPU.
  * Plus sched/sched_process_exec (successful execve/execveat) and
  * sched/sched_process_exit (procexit). The loader attaches only the
- * programs of the selected syscalls.
+ * programs of the selected syscalls: a syscall without a program costs only
+ * the kernel's syscall-tracing slow path (a bit test in the perf handler).
  *
  * Program names: x_<syscall> (at most 15 characters, the kernel's limit).
+ *
+ * Cost: on kernels with return-thunk mitigations every call costs tens of
+ * nanoseconds, so the programs make as few helper calls as they can: the
+ * tid is loaded from the task, several fields of one kernel object are
+ * read with one bpf_probe_read_kernel() (read_window()), fixed-size events
+ * are written in place in the ring buffer, and nothing asks the ring
+ * buffer whether to wake the consumer.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -32,19 +40,19 @@ struct sys_exit_ctx {
 	__s64 ret;
 };
 
-static __always_inline __u32 cur_tid(void) {
-	return (__u32)bpf_get_current_pid_tgid();
-}
+/* Experiments (PEREGRINE_BPF_CFLAGS=-DEXP_EMPTY=1): programs that return
+ * at once, to measure what the tracepoint itself costs. */
+#ifndef EXP_EMPTY
+#define EXP_EMPTY 0
+#endif
 
 /* The syscall arguments, read at exit from the registers the task saved
  * on kernel entry (task_pt_regs: x86_64 syscall ABI di, si, dx, r10, r8,
  * r9). The syscall does not change them, so no enter program is needed.
  * Only 64-bit syscalls reach the syscalls/ tracepoints (the kernel skips
- * ia32 compat syscalls there), so the 64-bit ABI is the only one. */
-#ifndef EXP_EMPTY
-#define EXP_EMPTY 0
-#endif
-
+ * ia32 compat syscalls there), so the 64-bit ABI is the only one. The
+ * loads are direct (the pointer is a BTF one); those a program does not
+ * use are optimised away. */
 struct args {
 	__u64 a[6];
 };
@@ -60,40 +68,95 @@ static __always_inline void load_args(struct task_struct *t, struct args *x) {
 }
 
 /*
- * Defines the exit program x_<sc> on syscalls/sys_exit_<sc>; the body sees
- * `t` (current task, BTF pointer), `ret` (return value), `a[0..5]`
- * (arguments) and `tid`.
+ * SYSCALL_EXIT(sc) { ... } defines the exit program x_<sc> on
+ * syscalls/sys_exit_<sc>. The body sees `t` (the current task, a BTF
+ * pointer), `ret` (the return value) and `a[0..5]` (the arguments), and
+ * writes its event itself (execve, for one, writes none on success).
  */
-#define SYSCALL_EXIT(sc)                                                                     \
-	static __always_inline void body_##sc(struct task_struct *t, __s64 ret, const __u64 *a, \
-	                                      __u32 tid);                                          \
-	SEC("tracepoint/syscalls/sys_exit_" #sc)                                                 \
-	int x_##sc(struct sys_exit_ctx *ctx) {                                                   \
-		if(EXP_EMPTY)                                                                        \
-			return 0;                                                                        \
-		struct task_struct *t = bpf_get_current_task_btf();                                  \
-		struct args x;                                                                       \
-		load_args(t, &x);                                                                    \
-		body_##sc(t, ctx->ret, x.a, cur_tid());                                        \
-		return 0;                                                                            \
-	}                                                                                        \
-	static __always_inline void body_##sc(struct task_struct *t, __s64 ret, const __u64 *a, \
-	                                      __u32 tid)
+#define SYSCALL_EXIT(sc)                                                                                  \
+	static __always_inline void body_##sc(struct task_struct *t, __s64 ret, const __u64 *a);             \
+	SEC("tracepoint/syscalls/sys_exit_" #sc)                                                              \
+	int x_##sc(struct sys_exit_ctx *ctx) {                                                                \
+		if(EXP_EMPTY)                                                                                     \
+			return 0;                                                                                     \
+		struct task_struct *t = bpf_get_current_task_btf();                                               \
+		struct args x;                                                                                    \
+		load_args(t, &x);                                                                                 \
+		body_##sc(t, ctx->ret, x.a);                                                                      \
+		return 0;                                                                                         \
+	}                                                                                                     \
+	static __always_inline void body_##sc(struct task_struct *t, __s64 ret, const __u64 *a)
+
+/*
+ * SYSCALL_EVENT(sc, type, nparams) { ... }: an exit program that writes one
+ * event of code `type` with `nparams` parameters, built in the scratch
+ * buffer; the body only writes the parameters, in order, through `e`.
+ *
+ * SYSCALL_FIXED(sc, type, nparams, payload) { ... }: the same for an event
+ * whose parameters all have a fixed size, `payload` bytes in all, written
+ * in place in the ring buffer (the build checks the sum).
+ */
+#define SYSCALL_EVENT(sc, type, nparams) SYSCALL_EVENT_(sc, ev_init(&ev, type, nparams, t))
+#define SYSCALL_FIXED(sc, type, nparams, payload) SYSCALL_EVENT_(sc, ev_fixed(&ev, type, nparams, payload, t))
+
+#define SYSCALL_EVENT_(sc, start)                                                                          \
+	static __always_inline void fill_##sc(struct ev *e, struct task_struct *t, __s64 ret, const __u64 *a); \
+	SYSCALL_EXIT(sc) {                                                                                     \
+		struct ev ev;                                                                                      \
+		if(start != 0)                                                                                     \
+			return;                                                                                        \
+		fill_##sc(&ev, t, ret, a);                                                                         \
+		ev_submit(&ev);                                                                                    \
+	}                                                                                                      \
+	static __always_inline void fill_##sc(struct ev *e, struct task_struct *t, __s64 ret, const __u64 *a)
 
 /* ===================================================================== */
 /* Files                                                                  */
 /* ===================================================================== */
 
-/* dev, ino and the "created" flag of the file behind `fd`. */
-static __always_inline void file_dev_ino(struct task_struct *t, __s64 fd, __u32 *dev, __u64 *ino, __u32 *created) {
-	struct file *f = fd_file(t, fd);
+/* What the open family reports of the file it opened: its device and
+ * inode, and PPM_O_F_CREATED when the call created it. Four reads: the fd
+ * table slot, then the file, the inode and the super block, each copied as
+ * far as the fields needed (read_window()). */
+struct opened {
+	__u32 dev;
+	__u32 created;
+	__u64 ino;
+};
+
+static __always_inline struct opened opened_file(struct task_struct *t, __s64 fd) {
+	struct opened o = {};
+	struct file *f = fd >= 0 ? fd_file(t, fd) : NULL;
 	if(!f)
-		return;
-	struct inode *i = BPF_CORE_READ(f, f_inode);
-	*dev = BPF_CORE_READ(i, i_sb, s_dev);
-	*ino = BPF_CORE_READ(i, i_ino);
-	if(BPF_CORE_READ(f, f_mode) & FMODE_CREATED)
-		*created = PPM_O_F_CREATED;
+		return o;
+	__u64 w[WINDOW / 8];
+	struct inode *i;
+	__u32 mode;
+	if(read_window(w, f, FIELDS_END(struct file, f_mode, f_inode))) {
+		i = WINDOW_FIELD(w, struct file, f_inode, struct inode *);
+		mode = WINDOW_FIELD(w, struct file, f_mode, __u32);
+	} else {
+		i = BPF_CORE_READ(f, f_inode);
+		mode = BPF_CORE_READ(f, f_mode);
+	}
+	struct super_block *sb;
+	if(read_window(w, i, FIELDS_END(struct inode, i_sb, i_ino))) {
+		sb = WINDOW_FIELD(w, struct inode, i_sb, struct super_block *);
+		o.ino = WINDOW_FIELD(w, struct inode, i_ino, __u64);
+	} else {
+		sb = BPF_CORE_READ(i, i_sb);
+		o.ino = BPF_CORE_READ(i, i_ino);
+	}
+	o.dev = BPF_CORE_READ(sb, s_dev);
+	if(mode & FMODE_CREATED)
+		o.created = PPM_O_F_CREATED;
+	return o;
+}
+
+/* The dev and ino parameters that end the open family's events. */
+static __always_inline void put_dev_ino(struct ev *e, const struct opened *o) {
+	put_u32(e, o->dev);
+	put_u64(e, o->ino);
 }
 
 static __always_inline __s64 scap_dirfd(__u64 a) {
@@ -101,39 +164,28 @@ static __always_inline __s64 scap_dirfd(__u64 a) {
 	return d == AT_FDCWD ? PPM_AT_FDCWD : d;
 }
 
-SYSCALL_EXIT(open) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_OPEN_X, 6, tid) != 0)
-		return;
-	__u32 dev = 0, created = 0;
-	__u64 ino = 0;
-	if(ret >= 0)
-		file_dev_ino(t, ret, &dev, &ino, &created);
-	put_s64(&e, ret);
-	put_str(&e, (void *)a[0], MAX_PATH, USER);
-	put_u32(&e, open_flags_to_scap(a[1]) | created);
-	put_u32(&e, open_mode_to_scap(a[1], a[2]));
-	put_u32(&e, dev);
-	put_u64(&e, ino);
-	ev_submit(&e);
+/* A directory fd argument (AT_FDCWD in scap's encoding). */
+static __always_inline void put_dirfd(struct ev *e, __u64 arg) {
+	put_s64(e, scap_dirfd(arg));
 }
 
-SYSCALL_EXIT(openat) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_OPENAT_2_X, 7, tid) != 0)
-		return;
-	__u32 dev = 0, created = 0;
-	__u64 ino = 0;
-	if(ret >= 0)
-		file_dev_ino(t, ret, &dev, &ino, &created);
-	put_s64(&e, ret);
-	put_s64(&e, scap_dirfd(a[0]));
-	put_str(&e, (void *)a[1], MAX_PATH, USER);
-	put_u32(&e, open_flags_to_scap(a[2]) | created);
-	put_u32(&e, open_mode_to_scap(a[2], a[3]));
-	put_u32(&e, dev);
-	put_u64(&e, ino);
-	ev_submit(&e);
+SYSCALL_EVENT(open, PPME_SYSCALL_OPEN_X, 6) {
+	struct opened o = opened_file(t, ret);
+	put_s64(e, ret);
+	put_upath(e, a[0]);
+	put_u32(e, open_flags_to_scap(a[1]) | o.created);
+	put_u32(e, open_mode_to_scap(a[1], a[2]));
+	put_dev_ino(e, &o);
+}
+
+SYSCALL_EVENT(openat, PPME_SYSCALL_OPENAT_2_X, 7) {
+	struct opened o = opened_file(t, ret);
+	put_s64(e, ret);
+	put_dirfd(e, a[0]);
+	put_upath(e, a[1]);
+	put_u32(e, open_flags_to_scap(a[2]) | o.created);
+	put_u32(e, open_mode_to_scap(a[2], a[3]));
+	put_dev_ino(e, &o);
 }
 
 struct open_how_u {
@@ -142,82 +194,50 @@ struct open_how_u {
 	__u64 resolve;
 };
 
-SYSCALL_EXIT(openat2) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_OPENAT2_X, 8, tid) != 0)
-		return;
-	__u32 dev = 0, created = 0;
-	__u64 ino = 0;
+SYSCALL_EVENT(openat2, PPME_SYSCALL_OPENAT2_X, 8) {
 	struct open_how_u how = {};
 	if(bpf_probe_read_user(&how, sizeof(how), (void *)a[2]))
 		COUNT(read_fail);
-	if(ret >= 0)
-		file_dev_ino(t, ret, &dev, &ino, &created);
-	put_s64(&e, ret);
-	put_s64(&e, scap_dirfd(a[0]));
-	put_str(&e, (void *)a[1], MAX_PATH, USER);
-	put_u32(&e, open_flags_to_scap(how.flags) | created);
-	put_u32(&e, open_mode_to_scap(how.flags, how.mode));
-	put_u32(&e, resolve_to_scap(how.resolve));
-	put_u32(&e, dev);
-	put_u64(&e, ino);
-	ev_submit(&e);
+	struct opened o = opened_file(t, ret);
+	put_s64(e, ret);
+	put_dirfd(e, a[0]);
+	put_upath(e, a[1]);
+	put_u32(e, open_flags_to_scap(how.flags) | o.created);
+	put_u32(e, open_mode_to_scap(how.flags, how.mode));
+	put_u32(e, resolve_to_scap(how.resolve));
+	put_dev_ino(e, &o);
 }
 
-SYSCALL_EXIT(creat) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_CREAT_X, 6, tid) != 0)
-		return;
-	__u32 dev = 0, created = 0;
-	__u64 ino = 0;
-	if(ret >= 0)
-		file_dev_ino(t, ret, &dev, &ino, &created);
-	put_s64(&e, ret);
-	put_str(&e, (void *)a[0], MAX_PATH, USER);
-	put_u32(&e, open_mode_to_scap(O_CREAT, a[1]));
-	put_u32(&e, dev);
-	put_u64(&e, ino);
-	put_u16(&e, 0); /* creat_flags: overlay layers not detected yet */
-	ev_submit(&e);
+SYSCALL_EVENT(creat, PPME_SYSCALL_CREAT_X, 6) {
+	struct opened o = opened_file(t, ret);
+	put_s64(e, ret);
+	put_upath(e, a[0]);
+	put_u32(e, open_mode_to_scap(O_CREAT, a[1]));
+	put_dev_ino(e, &o);
+	put_u16(e, 0); /* creat_flags: overlay layers not detected yet */
 }
 
-SYSCALL_EXIT(close) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_CLOSE_X, 2, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	ev_submit(&e);
+SYSCALL_FIXED(close, PPME_SYSCALL_CLOSE_X, 2, 8 + 8) {
+	put_s64(e, ret);
+	put_fd(e, a[0]);
 }
 
-SYSCALL_EXIT(dup) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_DUP_1_X, 2, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	ev_submit(&e);
+SYSCALL_FIXED(dup, PPME_SYSCALL_DUP_1_X, 2, 8 + 8) {
+	put_s64(e, ret);
+	put_fd(e, a[0]);
 }
 
-SYSCALL_EXIT(dup2) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_DUP2_X, 3, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	put_s64(&e, (__s32)a[1]);
-	ev_submit(&e);
+SYSCALL_FIXED(dup2, PPME_SYSCALL_DUP2_X, 3, 8 + 8 + 8) {
+	put_s64(e, ret);
+	put_fd(e, a[0]);
+	put_fd(e, a[1]);
 }
 
-SYSCALL_EXIT(dup3) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_DUP3_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	put_s64(&e, (__s32)a[1]);
-	put_u32(&e, (a[2] & O_CLOEXEC) ? PPM_O_CLOEXEC : 0);
-	ev_submit(&e);
+SYSCALL_FIXED(dup3, PPME_SYSCALL_DUP3_X, 4, 8 + 8 + 8 + 4) {
+	put_s64(e, ret);
+	put_fd(e, a[0]);
+	put_fd(e, a[1]);
+	put_u32(e, (a[2] & O_CLOEXEC) ? PPM_O_CLOEXEC : 0);
 }
 
 /* ===================================================================== */
@@ -378,45 +398,34 @@ static __always_inline void put_tuple(struct ev *e, struct task_struct *t, __s64
 	put_len(e, e->pos - start);
 }
 
-SYSCALL_EXIT(socket) {
-	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_SOCKET_X, 5, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_u32(&e, (__u32)a[0]); /* PPM_AF_* == AF_* */
-	put_u32(&e, (__u32)a[1]);
-	put_u32(&e, (__u32)a[2]);
-	put_u32(&e, socket_flags_to_scap(a[1]));
-	ev_submit(&e);
+SYSCALL_FIXED(socket, PPME_SOCKET_SOCKET_X, 5, 8 + 4 + 4 + 4 + 4) {
+	put_s64(e, ret);
+	put_u32(e, (__u32)a[0]); /* PPM_AF_* == AF_* */
+	put_u32(e, (__u32)a[1]);
+	put_u32(e, (__u32)a[2]);
+	put_u32(e, socket_flags_to_scap(a[1]));
 }
 
-SYSCALL_EXIT(bind) {
-	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_BIND_X, 3, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_user_sockaddr(&e, (void *)a[1], a[2]);
-	put_s64(&e, (__s32)a[0]);
-	ev_submit(&e);
+SYSCALL_EVENT(bind, PPME_SOCKET_BIND_X, 3) {
+	put_s64(e, ret);
+	put_user_sockaddr(e, (void *)a[1], a[2]);
+	put_fd(e, a[0]);
 }
 
-SYSCALL_EXIT(connect) {
-	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_CONNECT_X, 4, tid) != 0)
-		return;
+SYSCALL_EVENT(connect, PPME_SOCKET_CONNECT_X, 4) {
 	__s64 fd = (__s32)a[0];
-	put_s64(&e, ret);
+	put_s64(e, ret);
 	if(ret == 0 || ret == -EINPROGRESS)
-		put_tuple(&e, t, fd, OUTBOUND, (void *)a[1], a[2]);
+		put_tuple(e, t, fd, OUTBOUND, (void *)a[1], a[2]);
 	else
-		put_empty(&e);
-	put_s64(&e, fd);
-	put_user_sockaddr(&e, (void *)a[1], a[2]);
-	ev_submit(&e);
+		put_empty(e);
+	put_s64(e, fd);
+	put_user_sockaddr(e, (void *)a[1], a[2]);
 }
 
-static __always_inline void put_accept_common(struct ev *e, __s64 ret, __s64 lfd) {
-	struct task_struct *t = cur();
+/* Parameters res .. queuemax of the accept events; `lfd` is the listening
+ * socket. */
+static __always_inline void put_accept_common(struct ev *e, struct task_struct *t, __s64 ret, __s64 lfd) {
 	__u32 qlen = 0, qmax = 0;
 	__u8 qpct = 0;
 	put_s64(e, ret);
@@ -438,21 +447,13 @@ static __always_inline void put_accept_common(struct ev *e, __s64 ret, __s64 lfd
 	put_u32(e, qmax);
 }
 
-SYSCALL_EXIT(accept) {
-	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_ACCEPT_5_X, 5, tid) != 0)
-		return;
-	put_accept_common(&e, ret, (__s32)a[0]);
-	ev_submit(&e);
+SYSCALL_EVENT(accept, PPME_SOCKET_ACCEPT_5_X, 5) {
+	put_accept_common(e, t, ret, (__s32)a[0]);
 }
 
-SYSCALL_EXIT(accept4) {
-	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_ACCEPT4_6_X, 6, tid) != 0)
-		return;
-	put_accept_common(&e, ret, (__s32)a[0]);
-	put_u32(&e, socket_flags_to_scap(a[3]));
-	ev_submit(&e);
+SYSCALL_EVENT(accept4, PPME_SOCKET_ACCEPT4_6_X, 6) {
+	put_accept_common(e, t, ret, (__s32)a[0]);
+	put_u32(e, socket_flags_to_scap(a[3]));
 }
 
 /* ===================================================================== */
@@ -692,10 +693,10 @@ static __always_inline void put_exec_tail(struct ev *e, struct task_struct *t) {
 SEC("tracepoint/sched/sched_process_exec")
 int sched_exec(void *ctx) {
 	struct task_struct *t = cur();
-	if(BPF_CORE_READ(t, flags) & PF_KTHREAD)
+	if(t->flags & PF_KTHREAD)
 		return 0;
 	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_EXECVE_19_X, 31, cur_tid()) != 0)
+	if(ev_init(&e, PPME_SYSCALL_EXECVE_19_X, 31, t) != 0)
 		return 0;
 	put_s64(&e, 0);
 	put_task_exe_args(&e, t);
@@ -775,10 +776,10 @@ static __always_inline void put_argv(struct ev *e, const char *const *argv, int 
 
 /* Failed execve/execveat (success comes from sched_process_exec): the
  * registers still hold the caller's arguments. */
-static __always_inline void execve_fail(struct task_struct *t, __s64 ret, const __u64 *a, __u32 tid, __u16 type,
+static __always_inline void execve_fail(struct task_struct *t, __s64 ret, const __u64 *a, __u16 type,
                                         int argv_i, int fname_i, int nparams) {
 	struct ev e;
-	if(ret == 0 || ev_init(&e, type, nparams, tid) != 0)
+	if(ret == 0 || ev_init(&e, type, nparams, t) != 0)
 		return;
 	put_s64(&e, ret);
 	put_argv(&e, (const char *const *)a[argv_i], 1);
@@ -791,11 +792,11 @@ static __always_inline void execve_fail(struct task_struct *t, __s64 ret, const 
 }
 
 SYSCALL_EXIT(execve) {
-	execve_fail(t, ret, a, tid, PPME_SYSCALL_EXECVE_19_X, 1, 0, 31);
+	execve_fail(t, ret, a, PPME_SYSCALL_EXECVE_19_X, 1, 0, 31);
 }
 
 SYSCALL_EXIT(execveat) {
-	execve_fail(t, ret, a, tid, PPME_SYSCALL_EXECVEAT_X, 2, -1, 30);
+	execve_fail(t, ret, a, PPME_SYSCALL_EXECVEAT_X, 2, -1, 30);
 }
 
 /* start_time of the init process of the task's pid namespace (child side
@@ -810,9 +811,9 @@ static __always_inline __u64 pidns_init_start_ts(struct task_struct *t) {
 /* clone-family exit event, caller side (res = child tid) and child side
  * (res == 0, the first thing the child runs). The child's saved registers
  * are a copy of the caller's, so both sides see the same flags. */
-static __always_inline void clone_exit(struct task_struct *t, __s64 ret, __u32 tid, __u16 type, __u64 raw_flags) {
+static __always_inline void clone_exit(struct task_struct *t, __s64 ret, __u16 type, __u64 raw_flags) {
 	struct ev e;
-	if(ev_init(&e, type, 21, tid) != 0)
+	if(ev_init(&e, type, 21, t) != 0)
 		return;
 	put_s64(&e, ret);
 	if(ret >= 0)
@@ -835,35 +836,34 @@ static __always_inline void clone_exit(struct task_struct *t, __s64 ret, __u32 t
 }
 
 SYSCALL_EXIT(clone) {
-	clone_exit(t, ret, tid, PPME_SYSCALL_CLONE_20_X, a[0]);
+	clone_exit(t, ret, PPME_SYSCALL_CLONE_20_X, a[0]);
 }
 
 SYSCALL_EXIT(clone3) {
 	/* struct clone_args starts with u64 flags. */
 	__u64 f = 0;
 	bpf_probe_read_user(&f, sizeof(f), (void *)a[0]);
-	clone_exit(t, ret, tid, PPME_SYSCALL_CLONE3_X, f);
+	clone_exit(t, ret, PPME_SYSCALL_CLONE3_X, f);
 }
 
 SYSCALL_EXIT(fork) {
-	clone_exit(t, ret, tid, PPME_SYSCALL_FORK_20_X, 0);
+	clone_exit(t, ret, PPME_SYSCALL_FORK_20_X, 0);
 }
 
 SYSCALL_EXIT(vfork) {
-	clone_exit(t, ret, tid, PPME_SYSCALL_VFORK_20_X, CLONE_VM | CLONE_VFORK);
+	clone_exit(t, ret, PPME_SYSCALL_VFORK_20_X, CLONE_VM | CLONE_VFORK);
 }
 
 /* procexit (PPME_PROCEXIT_1_E, the event the drivers send). */
 SEC("tracepoint/sched/sched_process_exit")
 int sched_exit(void *ctx) {
 	struct task_struct *t = cur();
-	__u32 tid = cur_tid();
-	if(BPF_CORE_READ(t, flags) & PF_KTHREAD)
+	if(t->flags & PF_KTHREAD)
 		return 0;
 	struct ev e;
-	if(ev_init(&e, PPME_PROCEXIT_1_E, 5, tid) != 0)
+	if(ev_fixed(&e, PPME_PROCEXIT_1_E, 5, 8 + 8 + 1 + 1 + 8, t) != 0)
 		return 0;
-	__s32 code = BPF_CORE_READ(t, exit_code);
+	__s32 code = t->exit_code;
 	put_s64(&e, code);
 	put_s64(&e, (code >> 8) & 0xff);
 	__u8 sig = code & 0x7f;
@@ -893,119 +893,80 @@ static __always_inline __u32 iov_total(const void *iov, __u64 cnt) {
 	return (__u32)total;
 }
 
-SYSCALL_EXIT(read) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_READ_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_empty(&e);
-	put_s64(&e, (__s32)a[0]);
-	put_u32(&e, (__u32)a[2]);
-	ev_submit(&e);
+/* res, data (not sent), fd, size: the start of the read/write events. */
+static __always_inline void put_rw(struct ev *e, __s64 ret, const __u64 *a) {
+	put_s64(e, ret);
+	put_empty(e);
+	put_fd(e, a[0]);
+	put_u32(e, (__u32)a[2]);
 }
 
-SYSCALL_EXIT(write) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_WRITE_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_empty(&e);
-	put_s64(&e, (__s32)a[0]);
-	put_u32(&e, (__u32)a[2]);
-	ev_submit(&e);
+SYSCALL_FIXED(read, PPME_SYSCALL_READ_X, 4, 8 + 8 + 4) {
+	put_rw(e, ret, a);
 }
 
-SYSCALL_EXIT(pread64) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_PREAD_X, 5, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_empty(&e);
-	put_s64(&e, (__s32)a[0]);
-	put_u32(&e, (__u32)a[2]);
-	put_u64(&e, a[3]);
-	ev_submit(&e);
+SYSCALL_FIXED(write, PPME_SYSCALL_WRITE_X, 4, 8 + 8 + 4) {
+	put_rw(e, ret, a);
 }
 
-SYSCALL_EXIT(pwrite64) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_PWRITE_X, 5, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_empty(&e);
-	put_s64(&e, (__s32)a[0]);
-	put_u32(&e, (__u32)a[2]);
-	put_u64(&e, a[3]);
-	ev_submit(&e);
+SYSCALL_FIXED(pread64, PPME_SYSCALL_PREAD_X, 5, 8 + 8 + 4 + 8) {
+	put_rw(e, ret, a);
+	put_u64(e, a[3]);
 }
 
-SYSCALL_EXIT(readv) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_READV_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_u32(&e, ret > 0 ? (__u32)ret : 0);
-	put_empty(&e);
-	put_s64(&e, (__s32)a[0]);
-	ev_submit(&e);
+SYSCALL_FIXED(pwrite64, PPME_SYSCALL_PWRITE_X, 5, 8 + 8 + 4 + 8) {
+	put_rw(e, ret, a);
+	put_u64(e, a[3]);
 }
 
-SYSCALL_EXIT(writev) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_WRITEV_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_empty(&e);
-	put_s64(&e, (__s32)a[0]);
-	put_u32(&e, iov_total((void *)a[1], a[2]));
-	ev_submit(&e);
+/* res, size read, data (not sent), fd: the start of readv and preadv. */
+static __always_inline void put_readv(struct ev *e, __s64 ret, const __u64 *a) {
+	put_s64(e, ret);
+	put_u32(e, ret > 0 ? (__u32)ret : 0);
+	put_empty(e);
+	put_fd(e, a[0]);
 }
 
-SYSCALL_EXIT(preadv) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_PREADV_X, 5, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_u32(&e, ret > 0 ? (__u32)ret : 0);
-	put_empty(&e);
-	put_s64(&e, (__s32)a[0]);
-	put_u64(&e, a[3]);
-	ev_submit(&e);
+SYSCALL_FIXED(readv, PPME_SYSCALL_READV_X, 4, 8 + 4 + 8) {
+	put_readv(e, ret, a);
 }
 
-SYSCALL_EXIT(pwritev) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_PWRITEV_X, 5, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_empty(&e);
-	put_s64(&e, (__s32)a[0]);
-	put_u32(&e, iov_total((void *)a[1], a[2]));
-	put_u64(&e, a[3]);
-	ev_submit(&e);
+SYSCALL_FIXED(preadv, PPME_SYSCALL_PREADV_X, 5, 8 + 4 + 8 + 8) {
+	put_readv(e, ret, a);
+	put_u64(e, a[3]);
 }
 
-SYSCALL_EXIT(splice) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_SPLICE_X, 5, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	put_s64(&e, (__s32)a[2]);
-	put_u64(&e, a[4]);
-	put_u32(&e, splice_flags_to_scap(a[5]));
-	ev_submit(&e);
+/* res, data (not sent), fd, size of the iovecs: the start of writev and
+ * pwritev. */
+static __always_inline void put_writev(struct ev *e, __s64 ret, const __u64 *a) {
+	put_s64(e, ret);
+	put_empty(e);
+	put_fd(e, a[0]);
+	put_u32(e, iov_total((void *)a[1], a[2]));
 }
 
-SYSCALL_EXIT(fcntl) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_FCNTL_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	put_u8(&e, fcntl_cmd_to_scap((__u32)a[1]));
-	put_u64(&e, a[2]);
-	ev_submit(&e);
+SYSCALL_FIXED(writev, PPME_SYSCALL_WRITEV_X, 4, 8 + 8 + 4) {
+	put_writev(e, ret, a);
+}
+
+SYSCALL_FIXED(pwritev, PPME_SYSCALL_PWRITEV_X, 5, 8 + 8 + 4 + 8) {
+	put_writev(e, ret, a);
+	put_u64(e, a[3]);
+}
+
+SYSCALL_FIXED(splice, PPME_SYSCALL_SPLICE_X, 5, 8 + 8 + 8 + 8 + 4) {
+	put_s64(e, ret);
+	put_fd(e, a[0]);
+	put_fd(e, a[2]);
+	put_u64(e, a[4]);
+	put_u32(e, splice_flags_to_scap(a[5]));
+}
+
+SYSCALL_FIXED(fcntl, PPME_SYSCALL_FCNTL_X, 4, 8 + 8 + 1 + 8) {
+	put_s64(e, ret);
+	put_fd(e, a[0]);
+	put_u8(e, fcntl_cmd_to_scap((__u32)a[1]));
+	put_u64(e, a[2]);
 }
 
 /* pipe/pipe2: the fds from the user array, the inode of the pipe. */
@@ -1027,309 +988,196 @@ static __always_inline void pipe_common(struct ev *e, struct task_struct *t, __s
 	put_u64(e, ino);
 }
 
-SYSCALL_EXIT(pipe) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_PIPE_X, 4, tid) != 0)
-		return;
-	pipe_common(&e, t, ret, a[0]);
-	ev_submit(&e);
+SYSCALL_FIXED(pipe, PPME_SYSCALL_PIPE_X, 4, 8 + 8 + 8 + 8) {
+	pipe_common(e, t, ret, a[0]);
 }
 
-SYSCALL_EXIT(pipe2) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_PIPE2_X, 5, tid) != 0)
-		return;
-	pipe_common(&e, t, ret, a[0]);
-	put_u32(&e, pipe2_flags_to_scap(a[1]));
-	ev_submit(&e);
+SYSCALL_FIXED(pipe2, PPME_SYSCALL_PIPE2_X, 5, 8 + 8 + 8 + 8 + 4) {
+	pipe_common(e, t, ret, a[0]);
+	put_u32(e, pipe2_flags_to_scap(a[1]));
 }
 
 /* ===================================================================== */
 /* File system                                                            */
 /* ===================================================================== */
 
-#define USTR(e, p) put_str((e), (void *)(p), MAX_PATH, USER)
-
-SYSCALL_EXIT(rename) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_RENAME_X, 3, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	USTR(&e, a[0]);
-	USTR(&e, a[1]);
-	ev_submit(&e);
+SYSCALL_EVENT(rename, PPME_SYSCALL_RENAME_X, 3) {
+	put_s64(e, ret);
+	put_upath(e, a[0]);
+	put_upath(e, a[1]);
 }
 
-SYSCALL_EXIT(renameat) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_RENAMEAT_X, 5, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, scap_dirfd(a[0]));
-	USTR(&e, a[1]);
-	put_s64(&e, scap_dirfd(a[2]));
-	USTR(&e, a[3]);
-	ev_submit(&e);
+SYSCALL_EVENT(renameat, PPME_SYSCALL_RENAMEAT_X, 5) {
+	put_s64(e, ret);
+	put_dirfd(e, a[0]);
+	put_upath(e, a[1]);
+	put_dirfd(e, a[2]);
+	put_upath(e, a[3]);
 }
 
-SYSCALL_EXIT(renameat2) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_RENAMEAT2_X, 6, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, scap_dirfd(a[0]));
-	USTR(&e, a[1]);
-	put_s64(&e, scap_dirfd(a[2]));
-	USTR(&e, a[3]);
-	put_u32(&e, renameat2_flags_to_scap(a[4]));
-	ev_submit(&e);
+SYSCALL_EVENT(renameat2, PPME_SYSCALL_RENAMEAT2_X, 6) {
+	put_s64(e, ret);
+	put_dirfd(e, a[0]);
+	put_upath(e, a[1]);
+	put_dirfd(e, a[2]);
+	put_upath(e, a[3]);
+	put_u32(e, renameat2_flags_to_scap(a[4]));
 }
 
-SYSCALL_EXIT(unlink) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_UNLINK_2_X, 2, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	USTR(&e, a[0]);
-	ev_submit(&e);
+SYSCALL_EVENT(unlink, PPME_SYSCALL_UNLINK_2_X, 2) {
+	put_s64(e, ret);
+	put_upath(e, a[0]);
 }
 
-SYSCALL_EXIT(unlinkat) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_UNLINKAT_2_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, scap_dirfd(a[0]));
-	USTR(&e, a[1]);
-	put_u32(&e, unlinkat_flags_to_scap(a[2]));
-	ev_submit(&e);
+SYSCALL_EVENT(unlinkat, PPME_SYSCALL_UNLINKAT_2_X, 4) {
+	put_s64(e, ret);
+	put_dirfd(e, a[0]);
+	put_upath(e, a[1]);
+	put_u32(e, unlinkat_flags_to_scap(a[2]));
 }
 
-SYSCALL_EXIT(mkdir) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_MKDIR_2_X, 3, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	USTR(&e, a[0]);
-	put_u32(&e, (__u32)a[1]);
-	ev_submit(&e);
+SYSCALL_EVENT(mkdir, PPME_SYSCALL_MKDIR_2_X, 3) {
+	put_s64(e, ret);
+	put_upath(e, a[0]);
+	put_u32(e, (__u32)a[1]);
 }
 
-SYSCALL_EXIT(mkdirat) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_MKDIRAT_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, scap_dirfd(a[0]));
-	USTR(&e, a[1]);
-	put_u32(&e, (__u32)a[2]);
-	ev_submit(&e);
+SYSCALL_EVENT(mkdirat, PPME_SYSCALL_MKDIRAT_X, 4) {
+	put_s64(e, ret);
+	put_dirfd(e, a[0]);
+	put_upath(e, a[1]);
+	put_u32(e, (__u32)a[2]);
 }
 
-SYSCALL_EXIT(rmdir) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_RMDIR_2_X, 2, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	USTR(&e, a[0]);
-	ev_submit(&e);
+SYSCALL_EVENT(rmdir, PPME_SYSCALL_RMDIR_2_X, 2) {
+	put_s64(e, ret);
+	put_upath(e, a[0]);
 }
 
-SYSCALL_EXIT(link) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_LINK_2_X, 3, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	USTR(&e, a[0]);
-	USTR(&e, a[1]);
-	ev_submit(&e);
+SYSCALL_EVENT(link, PPME_SYSCALL_LINK_2_X, 3) {
+	put_s64(e, ret);
+	put_upath(e, a[0]);
+	put_upath(e, a[1]);
 }
 
-SYSCALL_EXIT(linkat) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_LINKAT_2_X, 6, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, scap_dirfd(a[0]));
-	USTR(&e, a[1]);
-	put_s64(&e, scap_dirfd(a[2]));
-	USTR(&e, a[3]);
-	put_u32(&e, linkat_flags_to_scap(a[4]));
-	ev_submit(&e);
+SYSCALL_EVENT(linkat, PPME_SYSCALL_LINKAT_2_X, 6) {
+	put_s64(e, ret);
+	put_dirfd(e, a[0]);
+	put_upath(e, a[1]);
+	put_dirfd(e, a[2]);
+	put_upath(e, a[3]);
+	put_u32(e, linkat_flags_to_scap(a[4]));
 }
 
-SYSCALL_EXIT(symlink) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_SYMLINK_X, 3, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	USTR(&e, a[0]);
-	USTR(&e, a[1]);
-	ev_submit(&e);
+SYSCALL_EVENT(symlink, PPME_SYSCALL_SYMLINK_X, 3) {
+	put_s64(e, ret);
+	put_upath(e, a[0]);
+	put_upath(e, a[1]);
 }
 
-SYSCALL_EXIT(symlinkat) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_SYMLINKAT_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	USTR(&e, a[0]);
-	put_s64(&e, scap_dirfd(a[1]));
-	USTR(&e, a[2]);
-	ev_submit(&e);
+SYSCALL_EVENT(symlinkat, PPME_SYSCALL_SYMLINKAT_X, 4) {
+	put_s64(e, ret);
+	put_upath(e, a[0]);
+	put_dirfd(e, a[1]);
+	put_upath(e, a[2]);
 }
 
-SYSCALL_EXIT(chmod) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_CHMOD_X, 3, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	USTR(&e, a[0]);
-	put_u32(&e, chmod_mode_to_scap(a[1]));
-	ev_submit(&e);
+SYSCALL_EVENT(chmod, PPME_SYSCALL_CHMOD_X, 3) {
+	put_s64(e, ret);
+	put_upath(e, a[0]);
+	put_u32(e, chmod_mode_to_scap(a[1]));
 }
 
-SYSCALL_EXIT(fchmod) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_FCHMOD_X, 3, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	put_u32(&e, chmod_mode_to_scap(a[1]));
-	ev_submit(&e);
+SYSCALL_FIXED(fchmod, PPME_SYSCALL_FCHMOD_X, 3, 8 + 8 + 4) {
+	put_s64(e, ret);
+	put_fd(e, a[0]);
+	put_u32(e, chmod_mode_to_scap(a[1]));
 }
 
-SYSCALL_EXIT(fchmodat) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_FCHMODAT_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, scap_dirfd(a[0]));
-	USTR(&e, a[1]);
-	put_u32(&e, chmod_mode_to_scap(a[2]));
-	ev_submit(&e);
+SYSCALL_EVENT(fchmodat, PPME_SYSCALL_FCHMODAT_X, 4) {
+	put_s64(e, ret);
+	put_dirfd(e, a[0]);
+	put_upath(e, a[1]);
+	put_u32(e, chmod_mode_to_scap(a[2]));
 }
 
 static __always_inline void chown_path(struct ev *e, __s64 ret, const __u64 *a) {
 	put_s64(e, ret);
-	USTR(e, a[0]);
+	put_upath(e, a[0]);
 	put_u32(e, (__u32)a[1]);
 	put_u32(e, (__u32)a[2]);
 }
 
-SYSCALL_EXIT(chown) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_CHOWN_X, 4, tid) != 0)
-		return;
-	chown_path(&e, ret, a);
-	ev_submit(&e);
+SYSCALL_EVENT(chown, PPME_SYSCALL_CHOWN_X, 4) {
+	chown_path(e, ret, a);
 }
 
-SYSCALL_EXIT(lchown) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_LCHOWN_X, 4, tid) != 0)
-		return;
-	chown_path(&e, ret, a);
-	ev_submit(&e);
+SYSCALL_EVENT(lchown, PPME_SYSCALL_LCHOWN_X, 4) {
+	chown_path(e, ret, a);
 }
 
-SYSCALL_EXIT(fchown) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_FCHOWN_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	put_u32(&e, (__u32)a[1]);
-	put_u32(&e, (__u32)a[2]);
-	ev_submit(&e);
+SYSCALL_FIXED(fchown, PPME_SYSCALL_FCHOWN_X, 4, 8 + 8 + 4 + 4) {
+	put_s64(e, ret);
+	put_fd(e, a[0]);
+	put_u32(e, (__u32)a[1]);
+	put_u32(e, (__u32)a[2]);
 }
 
-SYSCALL_EXIT(fchownat) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_FCHOWNAT_X, 6, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, scap_dirfd(a[0]));
-	USTR(&e, a[1]);
-	put_u32(&e, (__u32)a[2]);
-	put_u32(&e, (__u32)a[3]);
-	put_u32(&e, fchownat_flags_to_scap(a[4]));
-	ev_submit(&e);
+SYSCALL_EVENT(fchownat, PPME_SYSCALL_FCHOWNAT_X, 6) {
+	put_s64(e, ret);
+	put_dirfd(e, a[0]);
+	put_upath(e, a[1]);
+	put_u32(e, (__u32)a[2]);
+	put_u32(e, (__u32)a[3]);
+	put_u32(e, fchownat_flags_to_scap(a[4]));
 }
 
-SYSCALL_EXIT(chdir) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_CHDIR_X, 2, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	USTR(&e, a[0]);
-	ev_submit(&e);
+SYSCALL_EVENT(chdir, PPME_SYSCALL_CHDIR_X, 2) {
+	put_s64(e, ret);
+	put_upath(e, a[0]);
 }
 
-SYSCALL_EXIT(fchdir) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_FCHDIR_X, 2, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	ev_submit(&e);
+SYSCALL_FIXED(fchdir, PPME_SYSCALL_FCHDIR_X, 2, 8 + 8) {
+	put_s64(e, ret);
+	put_fd(e, a[0]);
 }
 
-SYSCALL_EXIT(chroot) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_CHROOT_X, 2, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	USTR(&e, a[0]);
-	ev_submit(&e);
+SYSCALL_EVENT(chroot, PPME_SYSCALL_CHROOT_X, 2) {
+	put_s64(e, ret);
+	put_upath(e, a[0]);
 }
 
 #define MS_MGC_MSK 0xffff0000
 #define MS_MGC_VAL 0xC0ED0000
 
-SYSCALL_EXIT(mount) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_MOUNT_X, 5, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	USTR(&e, a[0]);
-	USTR(&e, a[1]);
-	USTR(&e, a[2]);
+SYSCALL_EVENT(mount, PPME_SYSCALL_MOUNT_X, 5) {
+	put_s64(e, ret);
+	put_upath(e, a[0]);
+	put_upath(e, a[1]);
+	put_upath(e, a[2]);
 	__u32 flags = (__u32)a[3];
 	if((flags & MS_MGC_MSK) == MS_MGC_VAL)
 		flags &= ~MS_MGC_MSK;
-	put_u32(&e, flags);
-	ev_submit(&e);
+	put_u32(e, flags);
 }
 
-SYSCALL_EXIT(umount2) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_UMOUNT2_X, 3, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	USTR(&e, a[0]);
-	put_u32(&e, umount2_flags_to_scap(a[1]));
-	ev_submit(&e);
+SYSCALL_EVENT(umount2, PPME_SYSCALL_UMOUNT2_X, 3) {
+	put_s64(e, ret);
+	put_upath(e, a[0]);
+	put_u32(e, umount2_flags_to_scap(a[1]));
 }
 
 /* ===================================================================== */
 /* Network (tuple, fd and size; data sent empty)                          */
 /* ===================================================================== */
 
-SYSCALL_EXIT(listen) {
-	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_LISTEN_X, 3, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	put_s32(&e, (__s32)a[1]);
-	ev_submit(&e);
+SYSCALL_FIXED(listen, PPME_SOCKET_LISTEN_X, 3, 8 + 8 + 4) {
+	put_s64(e, ret);
+	put_fd(e, a[0]);
+	put_s32(e, (__s32)a[1]);
 }
 
-SYSCALL_EXIT(socketpair) {
-	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_SOCKETPAIR_X, 8, tid) != 0)
-		return;
+SYSCALL_FIXED(socketpair, PPME_SOCKET_SOCKETPAIR_X, 8, 8 + 8 + 8 + 8 + 8 + 4 + 4 + 4) {
 	__s32 fds[2] = {-1, -1};
 	__u64 source = 0, peer = 0;
 	if(ret == 0) {
@@ -1341,335 +1189,242 @@ SYSCALL_EXIT(socketpair) {
 			peer = (__u64)BPF_CORE_READ((struct unix_sock *)sk, peer);
 		}
 	}
-	put_s64(&e, ret);
-	put_s64(&e, fds[0]);
-	put_s64(&e, fds[1]);
-	put_u64(&e, source);
-	put_u64(&e, peer);
-	put_u32(&e, (__u8)a[0]);
-	put_u32(&e, (__u32)a[1]);
-	put_u32(&e, (__u32)a[2]);
-	ev_submit(&e);
+	put_s64(e, ret);
+	put_s64(e, fds[0]);
+	put_s64(e, fds[1]);
+	put_u64(e, source);
+	put_u64(e, peer);
+	put_u32(e, (__u8)a[0]);
+	put_u32(e, (__u32)a[1]);
+	put_u32(e, (__u32)a[2]);
 }
 
-SYSCALL_EXIT(sendto) {
-	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_SENDTO_X, 5, tid) != 0)
-		return;
+SYSCALL_EVENT(sendto, PPME_SOCKET_SENDTO_X, 5) {
 	__s64 fd = (__s32)a[0];
-	put_s64(&e, ret);
-	put_empty(&e);
-	put_s64(&e, fd);
-	put_u32(&e, (__u32)a[2]);
+	put_s64(e, ret);
+	put_empty(e);
+	put_s64(e, fd);
+	put_u32(e, (__u32)a[2]);
 	if(ret >= 0)
-		put_tuple(&e, t, fd, OUTBOUND, (void *)a[4], a[5]);
+		put_tuple(e, t, fd, OUTBOUND, (void *)a[4], a[5]);
 	else
-		put_empty(&e);
-	ev_submit(&e);
+		put_empty(e);
 }
 
-SYSCALL_EXIT(recvfrom) {
-	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_RECVFROM_X, 5, tid) != 0)
-		return;
+SYSCALL_EVENT(recvfrom, PPME_SOCKET_RECVFROM_X, 5) {
 	__s64 fd = (__s32)a[0];
-	put_s64(&e, ret);
-	put_empty(&e);
+	put_s64(e, ret);
+	put_empty(e);
 	if(ret >= 0) {
 		/* the peer address the kernel wrote to the user buffer */
 		__u32 alen = 0;
 		if(a[5])
 			bpf_probe_read_user(&alen, sizeof(alen), (void *)a[5]);
-		put_tuple(&e, t, fd, INBOUND, (void *)a[4], alen);
+		put_tuple(e, t, fd, INBOUND, (void *)a[4], alen);
 	} else {
-		put_empty(&e);
+		put_empty(e);
 	}
-	put_s64(&e, fd);
-	put_u32(&e, ret > 0 ? (__u32)ret : 0);
-	ev_submit(&e);
+	put_s64(e, fd);
+	put_u32(e, ret > 0 ? (__u32)ret : 0);
 }
 
-SYSCALL_EXIT(sendmsg) {
-	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_SENDMSG_X, 5, tid) != 0)
-		return;
+SYSCALL_EVENT(sendmsg, PPME_SOCKET_SENDMSG_X, 5) {
 	__s64 fd = (__s32)a[0];
 	struct user_msghdr mh = {};
 	bpf_probe_read_user(&mh, sizeof(mh), (void *)a[1]);
-	put_s64(&e, ret);
-	put_empty(&e);
-	put_s64(&e, fd);
-	put_u32(&e, iov_total(mh.msg_iov, mh.msg_iovlen));
+	put_s64(e, ret);
+	put_empty(e);
+	put_s64(e, fd);
+	put_u32(e, iov_total(mh.msg_iov, mh.msg_iovlen));
 	if(ret >= 0)
-		put_tuple(&e, t, fd, OUTBOUND, mh.msg_name, mh.msg_namelen);
+		put_tuple(e, t, fd, OUTBOUND, mh.msg_name, mh.msg_namelen);
 	else
-		put_empty(&e);
-	ev_submit(&e);
+		put_empty(e);
 }
 
-SYSCALL_EXIT(recvmsg) {
-	struct ev e;
-	if(ev_init(&e, PPME_SOCKET_RECVMSG_X, 6, tid) != 0)
-		return;
+SYSCALL_EVENT(recvmsg, PPME_SOCKET_RECVMSG_X, 6) {
 	__s64 fd = (__s32)a[0];
-	put_s64(&e, ret);
+	put_s64(e, ret);
 	if(ret >= 0) {
 		struct user_msghdr mh = {};
 		bpf_probe_read_user(&mh, sizeof(mh), (void *)a[1]);
-		put_u32(&e, (__u32)ret);
-		put_empty(&e);
-		put_tuple(&e, t, fd, INBOUND, mh.msg_name, mh.msg_namelen);
+		put_u32(e, (__u32)ret);
+		put_empty(e);
+		put_tuple(e, t, fd, INBOUND, mh.msg_name, mh.msg_namelen);
 	} else {
-		put_u32(&e, 0);
-		put_empty(&e);
-		put_empty(&e);
+		put_u32(e, 0);
+		put_empty(e);
+		put_empty(e);
 	}
-	put_empty(&e); /* msgcontrol */
-	put_s64(&e, fd);
-	ev_submit(&e);
+	put_empty(e); /* msgcontrol */
+	put_s64(e, fd);
 }
 
 /* ===================================================================== */
 /* Credentials, namespaces, signals, memory, modules                      */
 /* ===================================================================== */
 
-SYSCALL_EXIT(setuid) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_SETUID_X, 2, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_u32(&e, (__u32)a[0]);
-	ev_submit(&e);
+SYSCALL_FIXED(setuid, PPME_SYSCALL_SETUID_X, 2, 8 + 4) {
+	put_s64(e, ret);
+	put_u32(e, (__u32)a[0]);
 }
 
-SYSCALL_EXIT(setgid) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_SETGID_X, 2, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_u32(&e, (__u32)a[0]);
-	ev_submit(&e);
+SYSCALL_FIXED(setgid, PPME_SYSCALL_SETGID_X, 2, 8 + 4) {
+	put_s64(e, ret);
+	put_u32(e, (__u32)a[0]);
 }
 
-SYSCALL_EXIT(setresuid) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_SETRESUID_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_u32(&e, (__u32)a[0]);
-	put_u32(&e, (__u32)a[1]);
-	put_u32(&e, (__u32)a[2]);
-	ev_submit(&e);
+SYSCALL_FIXED(setresuid, PPME_SYSCALL_SETRESUID_X, 4, 8 + 4 + 4 + 4) {
+	put_s64(e, ret);
+	put_u32(e, (__u32)a[0]);
+	put_u32(e, (__u32)a[1]);
+	put_u32(e, (__u32)a[2]);
 }
 
-SYSCALL_EXIT(setresgid) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_SETRESGID_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_u32(&e, (__u32)a[0]);
-	put_u32(&e, (__u32)a[1]);
-	put_u32(&e, (__u32)a[2]);
-	ev_submit(&e);
+SYSCALL_FIXED(setresgid, PPME_SYSCALL_SETRESGID_X, 4, 8 + 4 + 4 + 4) {
+	put_s64(e, ret);
+	put_u32(e, (__u32)a[0]);
+	put_u32(e, (__u32)a[1]);
+	put_u32(e, (__u32)a[2]);
 }
 
-SYSCALL_EXIT(capset) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_CAPSET_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_u64(&e, task_caps(t, 0));
-	put_u64(&e, task_caps(t, 1));
-	put_u64(&e, task_caps(t, 2));
-	ev_submit(&e);
+SYSCALL_FIXED(capset, PPME_SYSCALL_CAPSET_X, 4, 8 + 8 + 8 + 8) {
+	put_s64(e, ret);
+	put_u64(e, task_caps(t, 0));
+	put_u64(e, task_caps(t, 1));
+	put_u64(e, task_caps(t, 2));
 }
 
 #define PTRACE_IDX_UINT64 0
 #define PTRACE_IDX_SIGTYPE 1
 
-SYSCALL_EXIT(ptrace) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_PTRACE_X, 5, tid) != 0)
-		return;
+SYSCALL_EVENT(ptrace, PPME_SYSCALL_PTRACE_X, 5) {
 	__u16 req = ptrace_req_to_scap(a[0]);
-	put_s64(&e, ret);
+	put_s64(e, ret);
 	/* addr (dynamic: u64) */
-	raw_u8(&e, PTRACE_IDX_UINT64);
-	raw_u64(&e, ret < 0 ? 0 : a[2]);
-	put_len(&e, 9);
+	raw_u8(e, PTRACE_IDX_UINT64);
+	raw_u64(e, ret < 0 ? 0 : a[2]);
+	put_len(e, 9);
 	/* data (dynamic: u64, or the signal for the resuming requests) */
 	if(ret < 0) {
-		raw_u8(&e, PTRACE_IDX_UINT64);
-		raw_u64(&e, 0);
-		put_len(&e, 9);
+		raw_u8(e, PTRACE_IDX_UINT64);
+		raw_u64(e, 0);
+		put_len(e, 9);
 	} else if(req == PPM_PTRACE_CONT || req == PPM_PTRACE_SINGLESTEP || req == PPM_PTRACE_DETACH ||
 	          req == PPM_PTRACE_SYSCALL) {
-		raw_u8(&e, PTRACE_IDX_SIGTYPE);
-		raw_u8(&e, (__u8)a[3]);
-		put_len(&e, 2);
+		raw_u8(e, PTRACE_IDX_SIGTYPE);
+		raw_u8(e, (__u8)a[3]);
+		put_len(e, 2);
 	} else {
 		__u64 v = a[3];
 		if(req == PPM_PTRACE_PEEKTEXT || req == PPM_PTRACE_PEEKDATA || req == PPM_PTRACE_PEEKUSR) {
 			v = 0;
 			bpf_probe_read_user(&v, sizeof(v), (void *)a[3]);
 		}
-		raw_u8(&e, PTRACE_IDX_UINT64);
-		raw_u64(&e, v);
-		put_len(&e, 9);
+		raw_u8(e, PTRACE_IDX_UINT64);
+		raw_u64(e, v);
+		put_len(e, 9);
 	}
-	put_u16(&e, req);
-	put_s64(&e, (__s32)a[1]);
-	ev_submit(&e);
+	put_u16(e, req);
+	put_int(e, a[1]);
 }
 
-SYSCALL_EXIT(unshare) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_UNSHARE_X, 2, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_u32(&e, clone_flags_to_scap(a[0]));
-	ev_submit(&e);
+SYSCALL_FIXED(unshare, PPME_SYSCALL_UNSHARE_X, 2, 8 + 4) {
+	put_s64(e, ret);
+	put_u32(e, clone_flags_to_scap(a[0]));
 }
 
-SYSCALL_EXIT(setns) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_SETNS_X, 3, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	put_u32(&e, clone_flags_to_scap(a[1]));
-	ev_submit(&e);
+SYSCALL_FIXED(setns, PPME_SYSCALL_SETNS_X, 3, 8 + 8 + 4) {
+	put_s64(e, ret);
+	put_fd(e, a[0]);
+	put_u32(e, clone_flags_to_scap(a[1]));
 }
 
 #define PR_SET_NAME 15
 #define PR_GET_NAME 16
 #define PR_GET_CHILD_SUBREAPER 37
 
-SYSCALL_EXIT(prctl) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_PRCTL_X, 4, tid) != 0)
-		return;
+SYSCALL_EVENT(prctl, PPME_SYSCALL_PRCTL_X, 4) {
 	__u32 option = (__u32)a[0];
-	put_s64(&e, ret);
-	put_u32(&e, option);
+	put_s64(e, ret);
+	put_u32(e, option);
 	if(option == PR_SET_NAME || option == PR_GET_NAME) {
-		put_str(&e, (void *)a[1], TASK_COMM_LEN, USER);
-		put_s64(&e, 0);
+		put_str(e, (void *)a[1], TASK_COMM_LEN, USER);
+		put_s64(e, 0);
 	} else if(option == PR_GET_CHILD_SUBREAPER) {
 		__s32 v = 0;
 		bpf_probe_read_user(&v, sizeof(v), (void *)a[1]);
-		put_empty(&e);
-		put_s64(&e, v);
+		put_empty(e);
+		put_s64(e, v);
 	} else {
-		put_empty(&e);
-		put_s64(&e, (__s64)a[1]);
+		put_empty(e);
+		put_s64(e, (__s64)a[1]);
 	}
-	ev_submit(&e);
 }
 
-SYSCALL_EXIT(kill) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_KILL_X, 3, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	put_u8(&e, (__u8)a[1]);
-	ev_submit(&e);
+SYSCALL_FIXED(kill, PPME_SYSCALL_KILL_X, 3, 8 + 8 + 1) {
+	put_s64(e, ret);
+	put_int(e, a[0]);
+	put_u8(e, (__u8)a[1]);
 }
 
-SYSCALL_EXIT(tkill) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_TKILL_X, 3, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	put_u8(&e, (__u8)a[1]);
-	ev_submit(&e);
+SYSCALL_FIXED(tkill, PPME_SYSCALL_TKILL_X, 3, 8 + 8 + 1) {
+	put_s64(e, ret);
+	put_int(e, a[0]);
+	put_u8(e, (__u8)a[1]);
 }
 
-SYSCALL_EXIT(tgkill) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_TGKILL_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	put_s64(&e, (__s32)a[1]);
-	put_u8(&e, (__u8)a[2]);
-	ev_submit(&e);
+SYSCALL_FIXED(tgkill, PPME_SYSCALL_TGKILL_X, 4, 8 + 8 + 8 + 1) {
+	put_s64(e, ret);
+	put_int(e, a[0]);
+	put_int(e, a[1]);
+	put_u8(e, (__u8)a[2]);
 }
 
-SYSCALL_EXIT(mmap) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_MMAP_X, 10, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_mm_sizes(&e, t);
-	put_u64(&e, a[0]);
-	put_u64(&e, a[1]);
-	put_u32(&e, prot_flags_to_scap(a[2]));
-	put_u32(&e, mmap_flags_to_scap(a[3]));
-	put_s64(&e, (__s32)a[4]);
-	put_u64(&e, a[5]);
-	ev_submit(&e);
+SYSCALL_FIXED(mmap, PPME_SYSCALL_MMAP_X, 10, 8 + 4 + 4 + 4 + 8 + 8 + 4 + 4 + 8 + 8) {
+	put_s64(e, ret);
+	put_mm_sizes(e, t);
+	put_u64(e, a[0]);
+	put_u64(e, a[1]);
+	put_u32(e, prot_flags_to_scap(a[2]));
+	put_u32(e, mmap_flags_to_scap(a[3]));
+	put_fd(e, a[4]);
+	put_u64(e, a[5]);
 }
 
-SYSCALL_EXIT(mprotect) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_MPROTECT_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_u64(&e, a[0]);
-	put_u64(&e, a[1]);
-	put_u32(&e, prot_flags_to_scap(a[2]));
-	ev_submit(&e);
+SYSCALL_FIXED(mprotect, PPME_SYSCALL_MPROTECT_X, 4, 8 + 8 + 8 + 4) {
+	put_s64(e, ret);
+	put_u64(e, a[0]);
+	put_u64(e, a[1]);
+	put_u32(e, prot_flags_to_scap(a[2]));
 }
 
-SYSCALL_EXIT(memfd_create) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_MEMFD_CREATE_X, 3, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	USTR(&e, a[0]);
-	put_u32(&e, memfd_flags_to_scap(a[1]));
-	ev_submit(&e);
+SYSCALL_EVENT(memfd_create, PPME_SYSCALL_MEMFD_CREATE_X, 3) {
+	put_s64(e, ret);
+	put_upath(e, a[0]);
+	put_u32(e, memfd_flags_to_scap(a[1]));
 }
 
-SYSCALL_EXIT(userfaultfd) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_USERFAULTFD_X, 2, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_u32(&e, userfaultfd_flags_to_scap(a[0]));
-	ev_submit(&e);
+SYSCALL_FIXED(userfaultfd, PPME_SYSCALL_USERFAULTFD_X, 2, 8 + 4) {
+	put_s64(e, ret);
+	put_u32(e, userfaultfd_flags_to_scap(a[0]));
 }
 
-SYSCALL_EXIT(bpf) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_BPF_2_X, 2, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_u32(&e, (__u32)a[0]);
-	ev_submit(&e);
+SYSCALL_FIXED(bpf, PPME_SYSCALL_BPF_2_X, 2, 8 + 4) {
+	put_s64(e, ret);
+	put_u32(e, (__u32)a[0]);
 }
 
-SYSCALL_EXIT(init_module) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_INIT_MODULE_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_empty(&e); /* img: not sent */
-	put_u64(&e, a[1]);
-	USTR(&e, a[2]);
-	ev_submit(&e);
+SYSCALL_EVENT(init_module, PPME_SYSCALL_INIT_MODULE_X, 4) {
+	put_s64(e, ret);
+	put_empty(e); /* img: not sent */
+	put_u64(e, a[1]);
+	put_upath(e, a[2]);
 }
 
-SYSCALL_EXIT(finit_module) {
-	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_FINIT_MODULE_X, 4, tid) != 0)
-		return;
-	put_s64(&e, ret);
-	put_s64(&e, (__s32)a[0]);
-	USTR(&e, a[1]);
-	put_u32(&e, finit_module_flags_to_scap(a[2]));
-	ev_submit(&e);
+SYSCALL_EVENT(finit_module, PPME_SYSCALL_FINIT_MODULE_X, 4) {
+	put_s64(e, ret);
+	put_fd(e, a[0]);
+	put_upath(e, a[1]);
+	put_u32(e, finit_module_flags_to_scap(a[2]));
 }

@@ -6,14 +6,26 @@
  *   u64 ts (ns since epoch), u64 tid, u32 len, u16 type, u32 nparams
  * then nparams u16 lengths, then the parameter bytes.
  *
- * Events are built in a per-CPU scratch buffer (an ARRAY map indexed by the
- * CPU number: per-CPU maps are limited to 32 KiB values) and copied to the
- * ring buffer with bpf_ringbuf_output() once their size is known.
+ * An event is written one of two ways:
+ *  - fixed-size events (every parameter has a fixed size: fds, numbers,
+ *    empty data) are written in place in a ring buffer reservation of their
+ *    exact size (ev_fixed()): no copy, no scratch buffer;
+ *  - the others are built in a per-CPU scratch buffer (an ARRAY map indexed
+ *    by the CPU number: per-CPU maps are limited to 32 KiB values) and
+ *    copied to the ring buffer with bpf_ringbuf_output() once their size is
+ *    known (ev_init()).
+ * The same put_*() functions write both: in a fixed-size event every
+ * position is a compile-time constant, and ev_submit() fails the build when
+ * the bytes written differ from the size reserved.
  *
- * Every write goes to `buf + (pos & SCRATCH_MASK)` with a size of at most
- * SCRATCH_HALF, and the buffer is 2 * SCRATCH_HALF long: the verifier can
- * prove every access in bounds whatever `pos` is. Callers keep `pos` below
- * SCRATCH_HALF (see ev_room()), so masking never changes a position.
+ * In the scratch buffer every write goes to `buf + (pos & SCRATCH_MASK)`
+ * with a size of at most SCRATCH_HALF, and the buffer is 2 * SCRATCH_HALF
+ * long: the verifier can prove every access in bounds whatever `pos` is.
+ * Callers keep `pos` below SCRATCH_HALF (see ev_room()), so masking never
+ * changes a position.
+ *
+ * The events are never announced to the consumer (BPF_RB_NO_WAKEUP): a
+ * wakeup costs the producer an irq_work, and the consumer polls instead.
  */
 #pragma once
 
@@ -114,16 +126,27 @@
 /* Drop/diagnostic counters, one slot each in the per-CPU `counters` map.
  * Keep in sync with `DropCounters` in src/lib.rs. */
 struct counters {
-	__u64 events;        /* events written to the ring buffer */
-	__u64 ring_full;     /* bpf_ringbuf_output failed: event lost */
-	__u64 read_fail;     /* a parameter could not be read (sent empty) */
-	__u64 scratch_fail;  /* scratch buffer unavailable or overflow: event lost */
+	__u64 events;       /* events written to a ring buffer */
+	__u64 ring_full;    /* no room in the ring buffer (or no ring buffer): event lost */
+	__u64 read_fail;    /* a parameter could not be read (sent empty) */
+	__u64 scratch_fail; /* scratch buffer unavailable or overflow: event lost */
+};
+
+/* The ring buffers: one per group of CPUs (`cpus_for_each_buffer`), found
+ * through this array indexed by CPU number; the loader creates the buffers
+ * and fills every slot. The inner definition is only a template: ring
+ * buffers of any size fit in the slots. */
+struct ringbuf_map {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 * 1024 * 1024); /* resized by the loader */
-} events SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1); /* set to the number of possible CPUs by the loader */
+	__type(key, __u32);
+	__array(values, struct ringbuf_map);
+} ringbufs SEC(".maps");
 
 struct scratch {
 	__u8 buf[SCRATCH_HALF * 2];
@@ -145,42 +168,81 @@ struct {
 
 /* realtime - boottime, set by the loader before load. */
 const volatile __u64 boot_offset_ns = 0;
-/* Wake the consumer once this many bytes wait (a quarter of the ring). */
-const volatile __u64 wakeup_bytes = 2 * 1024 * 1024;
 
 static __always_inline struct counters *ctrs(void) {
 	__u32 zero = 0;
 	return bpf_map_lookup_elem(&counters, &zero);
 }
 
-#define COUNT(field)                          \
-	do {                                      \
-		struct counters *__c = ctrs();        \
-		if(__c)                               \
-			__c->field++;                     \
+#define COUNT(field)                   \
+	do {                               \
+		struct counters *__c = ctrs(); \
+		if(__c)                        \
+			__c->field++;              \
 	} while(0)
 
 struct ev {
-	__u8 *buf;
+	__u8 *buf;    /* the scratch buffer, or the ring buffer reservation */
+	void *ring;   /* the ring buffer of this CPU */
 	__u32 pos;    /* next payload byte */
 	__u32 lenpos; /* next parameter-length slot */
+	__u32 size;   /* fixed-size events: the bytes reserved; 0 otherwise */
 };
 
-static __always_inline int ev_init(struct ev *e, __u16 type, __u32 nparams, __u64 tid) {
+/* The ring buffer of the current CPU (NULL: none, the event is lost). */
+static __always_inline void *cpu_ring(void) {
 	__u32 cpu = bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(&ringbufs, &cpu);
+}
+
+/* Header of an event of task `t` (its tid: the pid in the initial pid
+ * namespace, loaded from the task rather than asked of a helper). `len` is
+ * written by ev_fixed() or ev_submit(). */
+static __always_inline void ev_header(struct ev *e, __u16 type, __u32 nparams, struct task_struct *t) {
+	__u8 *b = e->buf;
+	*(__u64 *)b = bpf_ktime_get_boot_ns() + boot_offset_ns;
+	*(__u64 *)(b + 8) = (__u32)t->pid;
+	*(__u16 *)(b + 20) = type;
+	*(__u32 *)(b + 22) = nparams;
+	e->lenpos = HDR_LEN;
+	e->pos = HDR_LEN + 2 * nparams;
+}
+
+/* Starts an event of any size in the scratch buffer; 0 on success. */
+static __always_inline int ev_init(struct ev *e, __u16 type, __u32 nparams, struct task_struct *t) {
+	__u32 cpu = bpf_get_smp_processor_id();
+	e->size = 0;
 	e->buf = bpf_map_lookup_elem(&scratch, &cpu);
 	if(!e->buf) {
 		COUNT(scratch_fail);
 		return -1;
 	}
-	__u8 *b = e->buf;
-	*(__u64 *)b = bpf_ktime_get_boot_ns() + boot_offset_ns;
-	*(__u64 *)(b + 8) = tid;
-	*(__u32 *)(b + 16) = 0;
-	*(__u16 *)(b + 20) = type;
-	*(__u32 *)(b + 22) = nparams;
-	e->lenpos = HDR_LEN;
-	e->pos = HDR_LEN + 2 * nparams;
+	e->ring = cpu_ring();
+	if(!e->ring) {
+		COUNT(ring_full);
+		return -1;
+	}
+	ev_header(e, type, nparams, t);
+	return 0;
+}
+
+/* Starts an event whose parameters are all of fixed size, `payload` bytes
+ * in all, in place in the ring buffer; 0 on success. The event must then
+ * be submitted with ev_submit(). */
+static __always_inline int ev_fixed(struct ev *e, __u16 type, __u32 nparams, __u32 payload, struct task_struct *t) {
+	e->ring = cpu_ring();
+	if(!e->ring) {
+		COUNT(ring_full);
+		return -1;
+	}
+	e->size = HDR_LEN + 2 * nparams + payload;
+	e->buf = bpf_ringbuf_reserve(e->ring, e->size, 0);
+	if(!e->buf) {
+		COUNT(ring_full);
+		return -1;
+	}
+	ev_header(e, type, nparams, t);
+	*(__u32 *)(e->buf + 16) = e->size;
 	return 0;
 }
 
@@ -198,11 +260,11 @@ static __always_inline void put_empty(struct ev *e) {
 	put_len(e, 0);
 }
 
-#define DEFINE_PUT(name, type)                                       \
-	static __always_inline void put_##name(struct ev *e, type v) {   \
-		*(type *)(e->buf + (e->pos & SCRATCH_MASK)) = v;             \
-		e->pos += sizeof(type);                                      \
-		put_len(e, sizeof(type));                                    \
+#define DEFINE_PUT(name, type)                                     \
+	static __always_inline void put_##name(struct ev *e, type v) { \
+		*(type *)(e->buf + (e->pos & SCRATCH_MASK)) = v;           \
+		e->pos += sizeof(type);                                    \
+		put_len(e, sizeof(type));                                  \
 	}
 DEFINE_PUT(u8, __u8)
 DEFINE_PUT(u16, __u16)
@@ -212,15 +274,25 @@ DEFINE_PUT(s64, __s64)
 DEFINE_PUT(s32, __s32)
 
 /* Raw bytes appended to the current parameter (no length slot). */
-#define DEFINE_RAW(name, type)                                       \
-	static __always_inline void raw_##name(struct ev *e, type v) {   \
-		*(type *)(e->buf + (e->pos & SCRATCH_MASK)) = v;             \
-		e->pos += sizeof(type);                                      \
+#define DEFINE_RAW(name, type)                                     \
+	static __always_inline void raw_##name(struct ev *e, type v) { \
+		*(type *)(e->buf + (e->pos & SCRATCH_MASK)) = v;           \
+		e->pos += sizeof(type);                                    \
 	}
 DEFINE_RAW(u8, __u8)
 DEFINE_RAW(u16, __u16)
 DEFINE_RAW(u32, __u32)
 DEFINE_RAW(u64, __u64)
+
+/* An `int` argument (a pid, say), as the int64 parameter scap uses. */
+static __always_inline void put_int(struct ev *e, __u64 arg) {
+	put_s64(e, (__s32)arg);
+}
+
+/* A file descriptor argument (an `int`), as an int64 parameter. */
+static __always_inline void put_fd(struct ev *e, __u64 arg) {
+	put_int(e, arg);
+}
 
 #define USER 0
 #define KERNEL 1
@@ -245,6 +317,11 @@ static __always_inline __u32 put_str(struct ev *e, const void *p, __u32 max, int
 	e->pos += n;
 	put_len(e, n);
 	return n;
+}
+
+/* A path argument (user string) as a charbuf/fspath parameter. */
+static __always_inline void put_upath(struct ev *e, __u64 arg) {
+	put_str(e, (const void *)arg, MAX_PATH, USER);
 }
 
 /* Byte-array parameter of `len` bytes (capped at MAX_ARGS) from user memory,
@@ -273,7 +350,24 @@ static __always_inline void put_user_bytes(struct ev *e, const void *p, __u64 le
 #define EXP_NO_OUTPUT 0
 #endif
 
+/* Called when a fixed-size event writes a different number of bytes than
+ * ev_fixed() reserved: the call survives optimisation only then, and the
+ * build fails. */
+extern void fixed_event_size_mismatch(void)
+	__attribute__((error("a fixed-size event wrote a different size than it reserved (see ev_fixed)")));
+
 static __always_inline void ev_submit(struct ev *e) {
+	if(e->size) {
+		if(e->pos != e->size)
+			fixed_event_size_mismatch();
+		if(EXP_NO_OUTPUT) {
+			bpf_ringbuf_discard(e->buf, BPF_RB_NO_WAKEUP);
+			return;
+		}
+		bpf_ringbuf_submit(e->buf, BPF_RB_NO_WAKEUP);
+		COUNT(events);
+		return;
+	}
 	if(EXP_NO_OUTPUT)
 		return;
 	__u32 len = e->pos;
@@ -282,13 +376,7 @@ static __always_inline void ev_submit(struct ev *e) {
 		return;
 	}
 	*(__u32 *)(e->buf + 16) = len;
-	/* No wakeup per event (a wakeup costs the producer microseconds): the
-	 * consumer polls with a short timeout; wake it only when the buffer is
-	 * a quarter full. */
-	__u64 flags = BPF_RB_NO_WAKEUP;
-	if(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	if(bpf_ringbuf_output(&events, e->buf, len, flags)) {
+	if(bpf_ringbuf_output(e->ring, e->buf, len, BPF_RB_NO_WAKEUP)) {
 		COUNT(ring_full);
 		return;
 	}

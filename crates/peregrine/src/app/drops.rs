@@ -4,12 +4,17 @@
 //! drops of that second exceed `threshold` of its events (or one drop is
 //! faked with `simulate_drops`), the configured actions run, at most as
 //! often as a token bucket (`rate`, `max_burst`) allows.
+//!
+//! The counters come from a [`DropSource`]: a capture file (no drops) or
+//! the live probe ([`ProbeSource`], its per-CPU counters of lost events).
 
 use super::{App, Flow};
 use crate::config::Config;
+use peregrine_bpf::ProbeCounters;
 use peregrine_outputs::{AlertMessage, Outputs, Priority};
 use peregrine_rules::yaml;
 use std::path::Path;
+use std::sync::Mutex;
 
 /// One second, in nanoseconds.
 const ONE_SECOND_NS: u64 = 1_000_000_000;
@@ -35,6 +40,9 @@ pub struct DropCounters {
     pub n_drops_bug: u64,
     /// Preemptions.
     pub n_preemptions: u64,
+    /// Parameters the probe could not read and sent empty (not drops: the
+    /// event was kept). peregrine's own counter.
+    pub n_read_failures: u64,
 }
 
 impl DropCounters {
@@ -51,12 +59,27 @@ impl DropCounters {
             n_drops_pf: self.n_drops_pf.saturating_sub(earlier.n_drops_pf),
             n_drops_bug: self.n_drops_bug.saturating_sub(earlier.n_drops_bug),
             n_preemptions: self.n_preemptions.saturating_sub(earlier.n_preemptions),
+            n_read_failures: self.n_read_failures.saturating_sub(earlier.n_read_failures),
+        }
+    }
+
+    /// The live probe's counters as libscap reports them: events include
+    /// the lost ones; a full ring buffer and a missing scratch buffer are
+    /// the two causes of loss.
+    pub fn from_probe(p: &peregrine_bpf::DropCounters) -> DropCounters {
+        DropCounters {
+            n_evts: p.events + p.lost(),
+            n_drops: p.lost(),
+            n_drops_buffer: p.ring_full,
+            n_drops_scratch_map: p.scratch_fail,
+            n_read_failures: p.read_fail,
+            ..DropCounters::default()
         }
     }
 }
 
 /// Where drop counters come from: a capture file (which records none) or
-/// the live probe (`peregrine_bpf`'s per-CPU counters, to be plugged in).
+/// the live probe (`peregrine_bpf`'s per-CPU counters).
 pub trait DropSource {
     /// The running totals now.
     fn counters(&self) -> DropCounters;
@@ -80,6 +103,47 @@ impl DropSource for CaptureSource {
             ..DropCounters::default()
         }
     }
+}
+
+/// The live eBPF probe: its per-CPU counters, summed when read.
+#[derive(Clone, Debug)]
+pub struct ProbeSource {
+    counters: ProbeCounters,
+}
+
+impl ProbeSource {
+    /// The source behind the probe's counters.
+    pub fn new(counters: ProbeCounters) -> ProbeSource {
+        ProbeSource { counters }
+    }
+}
+
+impl DropSource for ProbeSource {
+    fn counters(&self) -> DropCounters {
+        DropCounters::from_probe(&self.counters.read())
+    }
+
+    fn is_ebpf(&self) -> bool {
+        true
+    }
+}
+
+/// The live probe's counters, from `live::open`, which starts the probe, to
+/// the monitors of the event loop, which the event-processing step builds
+/// apart from the source (see [`take_live_counters`]).
+static LIVE_COUNTERS: Mutex<Option<ProbeCounters>> = Mutex::new(None);
+
+/// Hands the live probe's counters to the event loop's monitors.
+pub fn set_live_counters(counters: ProbeCounters) {
+    *LIVE_COUNTERS.lock().unwrap_or_else(|e| e.into_inner()) = Some(counters);
+}
+
+/// The live probe's counters handed over by [`set_live_counters`], once.
+pub fn take_live_counters() -> Option<ProbeCounters> {
+    LIVE_COUNTERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
 }
 
 /// One action of `syscall_event_drops.actions`.
@@ -588,6 +652,46 @@ mod tests {
         assert_eq!(m.num_drops, 0);
         step(&mut m, 100, 50);
         assert_eq!((m.num_drops, m.num_actions), (1, 1));
+    }
+
+    #[test]
+    fn probe_counters_as_libscap_reports_them() {
+        let p = peregrine_bpf::DropCounters {
+            events: 90,
+            ring_full: 7,
+            read_fail: 4,
+            scratch_fail: 3,
+        };
+        let c = DropCounters::from_probe(&p);
+        assert_eq!((c.n_evts, c.n_drops), (100, 10));
+        assert_eq!((c.n_drops_buffer, c.n_drops_scratch_map), (7, 3));
+        assert_eq!(c.n_read_failures, 4);
+        assert_eq!(c.delta(&c), DropCounters::default());
+        // Ten drops in a hundred events (10%) pass the default threshold
+        // only when over it.
+        let config = cfg(&[("syscall_event_drops.threshold", "0.09")], &["ignore"]).unwrap();
+        let mut m = DropMonitor::new(config, DropCounters::default());
+        struct Fixed(DropCounters);
+        impl DropSource for Fixed {
+            fn counters(&self) -> DropCounters {
+                self.0
+            }
+            fn is_ebpf(&self) -> bool {
+                true
+            }
+        }
+        let app_config = Config::load(Some(Path::new("/dev/null")), &[]).unwrap();
+        let outputs = Outputs::new(
+            peregrine_outputs::OutputsConfig::from_lookup(|k| {
+                (k == "stdout_output.enabled").then(|| "false".to_string())
+            })
+            .unwrap(),
+        )
+        .unwrap();
+        let src = Fixed(c);
+        m.process(1, &src, &app_config, &outputs, "h", false);
+        m.process(2 * ONE_SECOND_NS, &src, &app_config, &outputs, "h", false);
+        assert_eq!(m.num_drops, 1);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use peregrine_bpf::{
-    LiveOptions, LiveSource, proc_scan, supported_syscalls, syscalls_for_event_type,
+    LiveOptions, LiveSource, SYSCALLS, proc_scan, supported_syscalls, syscalls_for_event_type,
 };
 use peregrine_engine::{Engine, EventSource, Next, Replay};
 use peregrine_event::RenderOptions;
@@ -15,8 +15,8 @@ use std::io::BufWriter;
 use std::time::Duration;
 
 /// Syscalls the state engine needs whatever the rules: process life,
-/// file descriptors, identity and working directory (Falco's "repair"
-/// base set, roughly).
+/// file descriptors, identity and working directory (Falco's default
+/// state set, `sinsp_state_sc_set`, as far as the probe supports it).
 const STATE_SYSCALLS: &[&str] = &[
     "clone",
     "clone3",
@@ -60,15 +60,17 @@ const IDLE_WAIT: Duration = Duration::from_millis(100);
 #[derive(Clone, Debug)]
 pub struct ProbeSettings {
     /// Ring buffer size from `buf_size_preset` (1 = 1 MiB ... 10 = 512 MiB;
-    /// 4, 8 MiB, is the default).
+    /// 4, 8 MiB, is the default), for each buffer.
     pub ring_bytes: u32,
+    /// `cpus_for_each_buffer`: CPUs sharing one ring buffer (0: one
+    /// buffer for all CPUs; default 2).
+    pub cpus_per_buffer: u32,
     /// `drop_failed_exit`: events of failed syscalls are not processed.
     pub drop_failed_exit: bool,
 }
 
 impl ProbeSettings {
-    /// Reads the `engine.modern_ebpf` keys. `cpus_for_each_buffer` is
-    /// accepted; this probe always uses one buffer shared by all CPUs.
+    /// Reads the `engine.modern_ebpf` keys.
     pub fn from_config(config: &Config) -> Result<ProbeSettings, String> {
         let preset = match config.lookup("engine.modern_ebpf.buf_size_preset") {
             None => 4,
@@ -79,6 +81,12 @@ impl ProbeSettings {
                 .filter(|p| (1..=10).contains(p))
                 .ok_or("config key 'engine.modern_ebpf.buf_size_preset': expected 1 to 10")?,
         };
+        let cpus_per_buffer = match config.lookup("engine.modern_ebpf.cpus_for_each_buffer") {
+            None => 2,
+            Some(v) => v.trim().parse::<u32>().map_err(|_| {
+                "config key 'engine.modern_ebpf.cpus_for_each_buffer': expected a number of CPUs (0: one buffer for all)"
+            })?,
+        };
         let drop_failed_exit = match config.lookup("engine.modern_ebpf.drop_failed_exit") {
             None => false,
             Some(v) => peregrine_rules::yaml::decode_bool(&v).ok_or(
@@ -87,6 +95,7 @@ impl ProbeSettings {
         };
         Ok(ProbeSettings {
             ring_bytes: (1 << 20) << (preset - 1),
+            cpus_per_buffer,
             drop_failed_exit,
         })
     }
@@ -106,8 +115,13 @@ fn failed(event: &[u8]) -> bool {
 /// syscalls the rules name.
 #[derive(Clone, Debug, Default)]
 pub struct BaseSyscalls {
-    /// `base_syscalls.custom_set`: syscalls to add; `!name` removes one.
+    /// `base_syscalls.custom_set`: syscalls that replace the state
+    /// engine's default set when any is named; `!name` removes one.
     pub custom_set: Vec<String>,
+    /// `base_syscalls.repair`: instead of the state engine's full set, add
+    /// only what it needs for the syscalls selected (Falco's
+    /// `sinsp_repair_state_sc_set`).
+    pub repair: bool,
     /// `base_syscalls.all`: attach every supported syscall.
     pub all: bool,
 }
@@ -115,15 +129,21 @@ pub struct BaseSyscalls {
 impl BaseSyscalls {
     /// Reads the `base_syscalls` keys.
     pub fn from_config(config: &Config) -> Result<BaseSyscalls, String> {
-        let all = match config.lookup("base_syscalls.all") {
-            None => false,
-            Some(v) => peregrine_rules::yaml::decode_bool(&v)
-                .ok_or("config key 'base_syscalls.all': expected true or false")?,
+        let flag = |key: &str| -> Result<bool, String> {
+            match config.lookup(key) {
+                None => Ok(false),
+                Some(v) => peregrine_rules::yaml::decode_bool(&v)
+                    .ok_or_else(|| format!("config key '{key}': expected true or false")),
+            }
         };
         let custom_set = config
             .lookup_list("base_syscalls.custom_set")
             .unwrap_or_default();
-        Ok(BaseSyscalls { custom_set, all })
+        Ok(BaseSyscalls {
+            custom_set,
+            repair: flag("base_syscalls.repair")?,
+            all: flag("base_syscalls.all")?,
+        })
     }
 }
 
@@ -140,33 +160,89 @@ pub fn selected_syscalls(engine: &Engine, all: bool, base: &BaseSyscalls) -> Vec
             acc.extend(names?);
             Some(acc)
         });
-    select(rules.as_deref(), all || base.all, &base.custom_set)
+    select(rules.as_deref(), all || base.all, base)
 }
 
-/// The selection itself: `rule_types` are the event types the rules name
-/// (`None`: some rule matches every type).
-fn select(rule_types: Option<&[&str]>, all: bool, custom_set: &[String]) -> Vec<&'static str> {
+/// The selection itself, as Falco's `configure_interesting_sets` makes it:
+/// the rules' syscalls (`rule_types` are the event types they name;
+/// `None`: some rule matches every type) plus a base set: the positive
+/// entries of `custom_set` when there are any, else the state engine's
+/// minimal set for the rules' syscalls with `repair`, else its full set.
+/// The `!name` entries of `custom_set` are removed last.
+fn select(rule_types: Option<&[&str]>, all: bool, base: &BaseSyscalls) -> Vec<&'static str> {
     let supported: BTreeSet<&'static str> = supported_syscalls().collect();
     let Some(rule_types) = rule_types.filter(|_| !all) else {
         return supported.into_iter().collect();
     };
-    let mut set: BTreeSet<&'static str> = STATE_SYSCALLS
+    let rules: BTreeSet<&'static str> = rule_types
         .iter()
-        .copied()
-        .filter(|s| supported.contains(s))
+        .flat_map(|name| syscalls_for_event_type(name))
         .collect();
-    for name in rule_types {
-        set.extend(syscalls_for_event_type(name));
+    let positive: BTreeSet<&'static str> = base
+        .custom_set
+        .iter()
+        .filter(|e| !e.starts_with('!'))
+        .filter_map(|e| supported.get(e.as_str()).copied())
+        .collect();
+    let mut set = rules.clone();
+    if !positive.is_empty() {
+        set.extend(positive);
+    } else if base.repair {
+        set.extend(repair_set(&rules));
+    } else {
+        set.extend(STATE_SYSCALLS.iter().filter(|s| supported.contains(*s)));
     }
-    for entry in custom_set {
-        match entry.strip_prefix('!') {
-            Some(name) => {
-                set.remove(name);
-            }
-            None => set.extend(supported.get(entry.as_str())),
-        }
+    for name in base.custom_set.iter().filter_map(|e| e.strip_prefix('!')) {
+        set.remove(name);
     }
     set.into_iter().collect()
+}
+
+/// Syscalls that keep the process table right whatever the rules (the
+/// first part of Falco's `sinsp_repair_state_sc_set`, as far as the probe
+/// supports them).
+const REPAIR_PROCESS_SYSCALLS: &[&str] = &[
+    "clone",
+    "clone3",
+    "fork",
+    "vfork",
+    "execve",
+    "execveat",
+    "fchdir",
+    "chdir",
+    "chroot",
+    "capset",
+    "setgid",
+    "setresgid",
+    "setresuid",
+    "setuid",
+    "prctl",
+];
+
+/// What the state engine needs on top of `selected` (Falco's
+/// `sinsp_repair_state_sc_set`): the process syscalls always; `socket`
+/// and `close` with network syscalls; `bind` with accept or listen;
+/// `close` with file or I/O syscalls. procexit is always on.
+fn repair_set(selected: &BTreeSet<&'static str>) -> BTreeSet<&'static str> {
+    let category = |name: &str| {
+        SYSCALLS
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| peregrine_event::event_info(s.event))
+            .map_or("unknown", |info| info.category.name())
+    };
+    let any = |pred: &dyn Fn(&str) -> bool| selected.iter().any(|s| pred(s));
+    let mut set: BTreeSet<&'static str> = REPAIR_PROCESS_SYSCALLS.iter().copied().collect();
+    if any(&|s| category(s) == "net") {
+        set.extend(["socket", "close"]);
+    }
+    if any(&|s| matches!(s, "accept" | "accept4" | "listen")) {
+        set.insert("bind");
+    }
+    if any(&|s| matches!(category(s), "file" | "IO_read" | "IO_write" | "IO_other")) {
+        set.insert("close");
+    }
+    set
 }
 
 /// The probe behind [`EventSource`].
@@ -211,16 +287,21 @@ pub fn open(
     let options = LiveOptions {
         syscalls: &syscalls,
         ring_bytes: probe.ring_bytes,
+        cpus_per_buffer: probe.cpus_per_buffer,
     };
     let source =
         LiveSource::open(&options).map_err(|e| format!("could not start live capture: {e}"))?;
     super::logging::log(
         super::logging::Level::Info,
         &format!(
-            "live capture: {} syscalls attached",
-            source.attached().len()
+            "live capture: {} syscalls attached, {} ring buffer(s) of {} MiB",
+            source.attached().len(),
+            source.ring_buffers(),
+            probe.ring_bytes >> 20
         ),
     );
+    // The drop monitor reads the probe's counters from here.
+    super::drops::set_live_counters(source.counters());
     let (threads, fds) = proc_scan::scan();
     let users = (read_users("/etc/passwd"), read_groups("/etc/group"));
     if let Some(w) = writer {
@@ -314,20 +395,93 @@ fn read_groups(path: &str) -> Vec<GroupRecord> {
 mod tests {
     use super::*;
 
+    fn base(custom_set: &[&str], repair: bool) -> BaseSyscalls {
+        BaseSyscalls {
+            custom_set: custom_set.iter().map(|s| s.to_string()).collect(),
+            repair,
+            all: false,
+        }
+    }
+
     #[test]
     fn selection_follows_rules_state_and_base_syscalls() {
-        let s = select(Some(&["execve", "connect"]), false, &[]);
+        let s = select(Some(&["execve", "connect"]), false, &base(&[], false));
         assert!(s.contains(&"execve") && s.contains(&"connect") && s.contains(&"clone"));
+        assert!(
+            s.contains(&"openat") && s.contains(&"close"),
+            "full state set"
+        );
         assert!(!s.contains(&"getppid") && !s.contains(&"read"));
+        // A positive custom set replaces the state set; negatives go last.
         let s = select(
             Some(&["execve"]),
             false,
-            &["read".into(), "!clone".into(), "nope".into()],
+            &base(&["read", "!clone", "nope", "!execve"], false),
         );
-        assert!(s.contains(&"read") && !s.contains(&"clone") && !s.contains(&"nope"));
+        assert_eq!(s, ["read"]);
+        let s = select(Some(&["execve"]), false, &base(&["!clone"], false));
+        assert!(s.contains(&"openat") && !s.contains(&"clone"));
         let every: Vec<_> = supported_syscalls().collect();
-        assert_eq!(select(None, false, &[]).len(), every.len());
-        assert_eq!(select(Some(&["execve"]), true, &[]).len(), every.len());
+        assert_eq!(select(None, false, &base(&[], false)).len(), every.len());
+        assert_eq!(
+            select(Some(&["execve"]), true, &base(&[], false)).len(),
+            every.len()
+        );
+    }
+
+    #[test]
+    fn repair_adds_what_the_state_needs_for_the_rules() {
+        // Process syscalls only: no fd or network syscall is selected.
+        let s = select(Some(&["execve"]), false, &base(&[], true));
+        assert!(s.contains(&"execve") && s.contains(&"clone") && s.contains(&"setuid"));
+        assert!(s.contains(&"chdir") && s.contains(&"prctl"));
+        for fd_call in ["close", "openat", "socket", "bind", "dup"] {
+            assert!(!s.contains(&fd_call), "{fd_call} in {s:?}");
+        }
+        // A file syscall brings close; a network one socket and close;
+        // accept brings bind too.
+        let s = select(Some(&["openat"]), false, &base(&[], true));
+        assert!(s.contains(&"close") && !s.contains(&"socket"));
+        let s = select(Some(&["connect"]), false, &base(&[], true));
+        assert!(s.contains(&"socket") && s.contains(&"close") && !s.contains(&"bind"));
+        let s = select(Some(&["accept"]), false, &base(&[], true));
+        assert!(s.contains(&"bind"));
+        // Smaller than the full state set for the same rules.
+        let full = select(Some(&["openat"]), false, &base(&[], false));
+        let repaired = select(Some(&["openat"]), false, &base(&[], true));
+        assert!(repaired.len() < full.len());
+        // A positive custom set wins over repair, as in Falco.
+        let s = select(Some(&["openat"]), false, &base(&["read"], true));
+        assert_eq!(s, ["openat", "read"]);
+    }
+
+    #[test]
+    fn probe_settings_from_config() {
+        let load = |opts: &[&str]| {
+            let opts: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
+            let c = Config::load(Some(std::path::Path::new("/dev/null")), &opts).unwrap();
+            ProbeSettings::from_config(&c)
+        };
+        let d = load(&[]).unwrap();
+        assert_eq!((d.ring_bytes, d.cpus_per_buffer), (8 << 20, 2));
+        let s = load(&[
+            "engine.modern_ebpf.cpus_for_each_buffer=0",
+            "engine.modern_ebpf.buf_size_preset=1",
+        ])
+        .unwrap();
+        assert_eq!((s.ring_bytes, s.cpus_per_buffer), (1 << 20, 0));
+        assert!(
+            load(&["engine.modern_ebpf.cpus_for_each_buffer=-1"])
+                .unwrap_err()
+                .contains("cpus_for_each_buffer")
+        );
+        let c = Config::load(
+            Some(std::path::Path::new("/dev/null")),
+            &["base_syscalls.repair=true".to_string()],
+        )
+        .unwrap();
+        let b = BaseSyscalls::from_config(&c).unwrap();
+        assert!(b.repair && !b.all && b.custom_set.is_empty());
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! interval has passed, so the per-event cost is one counter increment.
 
 use super::drops::{
-    CaptureSource, DropCounters, DropMonitor, DropSource, DropVerdict, DropsConfig, internal_alert,
+    CaptureSource, DropCounters, DropMonitor, DropSource, DropVerdict, DropsConfig, ProbeSource,
+    internal_alert, take_live_counters,
 };
 use super::{App, Flow};
 use crate::config::Config;
@@ -133,6 +134,24 @@ impl Snapshot {
             &plain(self.drops.n_drops.to_string()),
         );
         metric(
+            "falcosecurity_scap_n_drops_buffer_total",
+            "counter",
+            "Events dropped because a ring buffer was full.",
+            &plain(self.drops.n_drops_buffer.to_string()),
+        );
+        metric(
+            "falcosecurity_scap_n_drops_scratch_map_total",
+            "counter",
+            "Events dropped for lack of scratch space.",
+            &plain(self.drops.n_drops_scratch_map.to_string()),
+        );
+        metric(
+            "falcosecurity_scap_n_read_failures_total",
+            "counter",
+            "Event parameters the probe could not read (sent empty).",
+            &plain(self.drops.n_read_failures.to_string()),
+        );
+        metric(
             "falcosecurity_falco_alerts_total",
             "counter",
             "Alerts, all rules.",
@@ -246,7 +265,19 @@ impl Snapshot {
             ("falco.outputs_failed", failed.to_string()),
             ("falco.version", env!("CARGO_PKG_VERSION").to_string()),
             ("scap.n_drops", self.drops.n_drops.to_string()),
+            (
+                "scap.n_drops_buffer_total",
+                self.drops.n_drops_buffer.to_string(),
+            ),
+            (
+                "scap.n_drops_scratch_map",
+                self.drops.n_drops_scratch_map.to_string(),
+            ),
             ("scap.n_evts", self.drops.n_evts.to_string()),
+            (
+                "scap.n_read_failures",
+                self.drops.n_read_failures.to_string(),
+            ),
         ]
     }
 }
@@ -434,6 +465,9 @@ impl StatsFile {
             serde_json::json!({
                 "events": c.n_evts, "drops": c.n_drops,
                 "preemptions": c.n_preemptions, "drop_pct": pct(c),
+                "drops_buffer": c.n_drops_buffer,
+                "drops_scratch_map": c.n_drops_scratch_map,
+                "read_failures": c.n_read_failures,
             })
         };
         let mut line = format!("{{\"sample\": {}", self.samples);
@@ -456,10 +490,31 @@ impl StatsFile {
     }
 }
 
+/// The counters of the event stream the monitors watch: the events read
+/// so far, and, once live capture runs, the probe's own counters.
+#[derive(Debug, Default)]
+struct SourceCounters {
+    capture: CaptureSource,
+    live: Option<ProbeSource>,
+}
+
+impl DropSource for SourceCounters {
+    fn counters(&self) -> DropCounters {
+        match &self.live {
+            Some(probe) => probe.counters(),
+            None => self.capture.counters(),
+        }
+    }
+
+    fn is_ebpf(&self) -> bool {
+        self.live.is_some()
+    }
+}
+
 /// Everything that watches the event stream besides the rules: drop
 /// handling, `-s` samples, metrics snapshots, the web server's snapshot.
 pub struct Monitors {
-    source: CaptureSource,
+    source: SourceCounters,
     drops: DropMonitor,
     stats_file: Option<StatsFile>,
     metrics: Option<(MetricsConfig, Instant, Option<File>)>,
@@ -475,8 +530,13 @@ impl Monitors {
     /// Sets up from the configuration and the command line.
     pub fn new(app: &App) -> Result<Monitors, String> {
         let config = app.config.as_ref().ok_or("configuration not loaded")?;
-        let source = CaptureSource::default();
-        let drops = DropMonitor::new(DropsConfig::from_app(app)?, source.counters());
+        let source = SourceCounters {
+            capture: CaptureSource::default(),
+            live: take_live_counters().map(ProbeSource::new),
+        };
+        // From zero: drops before the first event (during the /proc scan,
+        // say) count in the first second.
+        let drops = DropMonitor::new(DropsConfig::from_app(app)?, DropCounters::default());
         let stats_file = match &app.args.stats_file {
             Some(p) => Some(StatsFile::open(p, app.args.stats_interval)?),
             None => None,
@@ -516,7 +576,11 @@ impl Monitors {
     /// Call for every event the source produces, before the rules.
     /// Returns `false` when processing must stop (`exit` drop action).
     pub fn event(&mut self, ts: u64, engine: &Engine, outputs: &Outputs) -> bool {
-        self.source.events += 1;
+        if self.source.capture.events == 0 && self.source.live.is_none() {
+            // A live source opened after the monitors were built.
+            self.source.live = take_live_counters().map(ProbeSource::new);
+        }
+        self.source.capture.events += 1;
         if self.drops.process(
             ts,
             &self.source,
@@ -529,28 +593,34 @@ impl Monitors {
             self.exit = true;
             return false;
         }
-        if self.source.events.is_multiple_of(CLOCK_EVERY) {
+        if self.source.capture.events.is_multiple_of(CLOCK_EVERY) {
             self.tick(ts, engine, outputs, Instant::now());
         }
         true
     }
 
     fn tick(&mut self, ts: u64, engine: &Engine, outputs: &Outputs, now: Instant) {
-        let counters = self.source.counters();
-        if let Some(sf) = &mut self.stats_file
-            && now >= sf.next
-        {
-            sf.next = now + sf.interval;
-            sf.sample(counters);
-        }
+        let stats_due = self.stats_file.as_ref().is_some_and(|sf| now >= sf.next);
         let metrics_due = self
             .metrics
             .as_ref()
             .is_some_and(|(_, next, _)| now >= *next);
-        if !metrics_due && now < self.next_publish {
+        if !stats_due && !metrics_due && now < self.next_publish {
             return;
         }
-        let snap = Snapshot::take(self.source.events, counters, engine, outputs, self.start);
+        // Reading the live probe's counters is a system call: only when due.
+        let counters = self.source.counters();
+        if stats_due && let Some(sf) = &mut self.stats_file {
+            sf.next = now + sf.interval;
+            sf.sample(counters);
+        }
+        let snap = Snapshot::take(
+            self.source.capture.events,
+            counters,
+            engine,
+            outputs,
+            self.start,
+        );
         if metrics_due && let Some((m, next, file)) = &mut self.metrics {
             *next = now + m.interval;
             emit_metrics(
@@ -581,7 +651,13 @@ impl Monitors {
         if let Some(sf) = &mut self.stats_file {
             sf.sample(counters);
         }
-        let snap = Snapshot::take(self.source.events, counters, engine, outputs, self.start);
+        let snap = Snapshot::take(
+            self.source.capture.events,
+            counters,
+            engine,
+            outputs,
+            self.start,
+        );
         if let Ok(mut s) = shared().lock() {
             *s = Some(snap);
         }
