@@ -14,7 +14,6 @@ use peregrine_bpf::ProbeCounters;
 use peregrine_outputs::{AlertMessage, Outputs, Priority};
 use peregrine_rules::yaml;
 use std::path::Path;
-use std::sync::Mutex;
 
 /// One second, in nanoseconds.
 const ONE_SECOND_NS: u64 = 1_000_000_000;
@@ -126,24 +125,6 @@ impl DropSource for ProbeSource {
     fn is_ebpf(&self) -> bool {
         true
     }
-}
-
-/// The live probe's counters, from `live::open`, which starts the probe, to
-/// the monitors of the event loop, which the event-processing step builds
-/// apart from the source (see [`take_live_counters`]).
-static LIVE_COUNTERS: Mutex<Option<ProbeCounters>> = Mutex::new(None);
-
-/// Hands the live probe's counters to the event loop's monitors.
-pub fn set_live_counters(counters: ProbeCounters) {
-    *LIVE_COUNTERS.lock().unwrap_or_else(|e| e.into_inner()) = Some(counters);
-}
-
-/// The live probe's counters handed over by [`set_live_counters`], once.
-pub fn take_live_counters() -> Option<ProbeCounters> {
-    LIVE_COUNTERS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
 }
 
 /// One action of `syscall_event_drops.actions`.

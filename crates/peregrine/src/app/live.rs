@@ -3,7 +3,8 @@
 
 use crate::config::Config;
 use peregrine_bpf::{
-    LiveOptions, LiveSource, SYSCALLS, proc_scan, supported_syscalls, syscalls_for_event_type,
+    LiveOptions, LiveSource, ProbeCounters, SYSCALLS, proc_scan, supported_syscalls,
+    syscalls_for_event_type,
 };
 use peregrine_engine::{Engine, EventSource, Next, Replay};
 use peregrine_event::RenderOptions;
@@ -274,7 +275,8 @@ impl EventSource for Probe {
     }
 }
 
-/// Loads and attaches the probe and seeds the state from /proc.
+/// Loads and attaches the probe and seeds the state from /proc; returns
+/// the replay over the probe and a handle on its drop counters.
 pub fn open(
     engine: &Engine,
     all: bool,
@@ -282,7 +284,7 @@ pub fn open(
     probe: &ProbeSettings,
     hostname: String,
     writer: Option<&mut CaptureWriter>,
-) -> Result<Replay, String> {
+) -> Result<(Replay, ProbeCounters), String> {
     let syscalls = selected_syscalls(engine, all, base);
     let options = LiveOptions {
         syscalls: &syscalls,
@@ -300,14 +302,14 @@ pub fn open(
             probe.ring_bytes >> 20
         ),
     );
-    // The drop monitor reads the probe's counters from here.
-    super::drops::set_live_counters(source.counters());
+    // The drop monitor reads the probe's counters through this handle.
+    let counters = source.counters();
     let (threads, fds) = proc_scan::scan();
     let users = (read_users("/etc/passwd"), read_groups("/etc/group"));
     if let Some(w) = writer {
         write_snapshot(w, &threads, &fds, &users).map_err(|e| format!("capture file: {e}"))?;
     }
-    Ok(Replay::live(
+    let replay = Replay::live(
         Box::new(Probe {
             source,
             drop_failed_exit: probe.drop_failed_exit,
@@ -317,7 +319,8 @@ pub fn open(
         users,
         RenderOptions::FALCO,
         hostname,
-    ))
+    );
+    Ok((replay, counters))
 }
 
 /// A capture file being written (`-w`).

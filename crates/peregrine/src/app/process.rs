@@ -5,6 +5,7 @@
 use super::{App, Flow};
 use crate::cli::FalcoArgs;
 use crate::config::Config;
+use peregrine_bpf::ProbeCounters;
 use peregrine_engine::{AlertFormat, Engine, Replay, ReplayEnd, ReplayEvent, ReplayHandler};
 use peregrine_event::RenderOptions;
 use peregrine_outputs::{AlertMessage, Outputs, OutputsConfig};
@@ -25,6 +26,8 @@ pub struct Source {
     replay: Replay,
     /// `-w`: where every event seen is also written.
     writer: Option<super::live::CaptureWriter>,
+    /// Live: the probe's drop counters, for the drop monitor and stats.
+    probe: Option<ProbeCounters>,
 }
 
 /// Opens the capture file (`-e` or `engine.replay.capture_file`), or
@@ -44,7 +47,7 @@ pub fn open_source(app: &mut App) -> Result<Flow, String> {
         ),
         None => None,
     };
-    let (path, replay) = match &capture {
+    let (path, replay, probe) = match &capture {
         Some(capture) => {
             let path = capture.display().to_string();
             let replay = Replay::open(
@@ -53,13 +56,13 @@ pub fn open_source(app: &mut App) -> Result<Flow, String> {
                 app.alert_format.hostname.clone(),
             )
             .map_err(|e| format!("{path}: {e}"))?;
-            (path, replay)
+            (path, replay, None)
         }
         None => {
             let engine = app.engine.as_ref().expect("rules loaded");
             let base = super::live::BaseSyscalls::from_config(config)?;
             let probe = super::live::ProbeSettings::from_config(config)?;
-            let replay = super::live::open(
+            let (replay, counters) = super::live::open(
                 engine,
                 app.args.all_events,
                 &base,
@@ -69,13 +72,14 @@ pub fn open_source(app: &mut App) -> Result<Flow, String> {
             )?;
             let program_output = outputs_config(config, app.args)?.program.enabled;
             log_privileges(super::privileges::drop_after_attach(program_output));
-            ("live capture".to_string(), replay)
+            ("live capture".to_string(), replay, Some(counters))
         }
     };
     app.source = Some(Source {
         path,
         replay,
         writer,
+        probe,
     });
     Ok(Flow::Next)
 }
@@ -114,13 +118,14 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
         path,
         mut replay,
         mut writer,
+        probe,
     } = app.source.take().expect("source opened");
     let config = app.config.as_ref().expect("config loaded");
     let outputs_config = outputs_config(config, app.args)?;
     let output_timeout = outputs_config.output_timeout;
     let mut outputs = Outputs::new(outputs_config).map_err(|e| e.to_string())?;
     // Drop handling, -s samples, metrics (issue 4).
-    let mut monitors = super::stats::Monitors::new(app)?;
+    let mut monitors = super::stats::Monitors::new(app, probe)?;
 
     let end = replay.run(&mut AlertSender {
         engine: app.engine.as_mut().expect("rules loaded"),

@@ -9,10 +9,11 @@
 
 use super::drops::{
     CaptureSource, DropCounters, DropMonitor, DropSource, DropVerdict, DropsConfig, ProbeSource,
-    internal_alert, take_live_counters,
+    internal_alert,
 };
 use super::{App, Flow};
 use crate::config::Config;
+use peregrine_bpf::ProbeCounters;
 use peregrine_engine::Engine;
 use peregrine_outputs::{OutputStats, Outputs, Priority};
 use std::fs::File;
@@ -528,11 +529,11 @@ pub struct Monitors {
 
 impl Monitors {
     /// Sets up from the configuration and the command line.
-    pub fn new(app: &App) -> Result<Monitors, String> {
+    pub fn new(app: &App, probe: Option<ProbeCounters>) -> Result<Monitors, String> {
         let config = app.config.as_ref().ok_or("configuration not loaded")?;
         let source = SourceCounters {
             capture: CaptureSource::default(),
-            live: take_live_counters().map(ProbeSource::new),
+            live: probe.map(ProbeSource::new),
         };
         // From zero: drops before the first event (during the /proc scan,
         // say) count in the first second.
@@ -576,10 +577,6 @@ impl Monitors {
     /// Call for every event the source produces, before the rules.
     /// Returns `false` when processing must stop (`exit` drop action).
     pub fn event(&mut self, ts: u64, engine: &Engine, outputs: &Outputs) -> bool {
-        if self.source.capture.events == 0 && self.source.live.is_none() {
-            // A live source opened after the monitors were built.
-            self.source.live = take_live_counters().map(ProbeSource::new);
-        }
         self.source.capture.events += 1;
         if self.drops.process(
             ts,
