@@ -13,6 +13,11 @@ pub fn print_version(app: &mut App) -> Result<Flow, String> {
     println!("peregrine version: {}", env!("CARGO_PKG_VERSION"));
     println!("Engine version: {ENGINE_VERSION}");
     println!("Event schema version: {}", peregrine_event::SCHEMA_VERSION);
+    println!(
+        "Probe: modern eBPF (CO-RE) {}, writes schema {}",
+        peregrine_bpf::probe_version(),
+        peregrine_bpf::schema_version()
+    );
     println!("Plugins: container fields provided natively (container >= 0.4.0 satisfied)");
     Ok(Flow::Exit(0))
 }
