@@ -76,3 +76,106 @@ pub fn sysdig_reads(trace: &Path) -> bool {
     );
     out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("unknown block")
 }
+
+/// A `peregrine` monitoring the live system, its output as lines.
+pub struct Live {
+    /// The process.
+    pub child: std::process::Child,
+    /// Its standard output, a line per message.
+    pub out: std::sync::mpsc::Receiver<String>,
+    /// Its standard error, a line per message.
+    pub err: std::sync::mpsc::Receiver<String>,
+    /// The standard error lines read while waiting for `ready`.
+    pub log: Vec<String>,
+}
+
+/// Starts `cmd` (a live `peregrine` with both outputs piped) and waits
+/// up to 90 s for a line of its standard error containing `ready`; fails
+/// with what it logged when the probe does not start (root, BTF and BPF
+/// are required).
+pub fn start_live(cmd: &mut Command, ready: &str) -> Live {
+    use std::process::Stdio;
+    assert!(
+        Path::new("/sys/kernel/btf/vmlinux").exists(),
+        "live capture needs BTF at /sys/kernel/btf/vmlinux"
+    );
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start peregrine");
+    let out = lines_of(child.stdout.take().unwrap());
+    let err = lines_of(child.stderr.take().unwrap());
+    let mut log = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    if lines_until(&err, deadline, ready, &mut log).is_none() {
+        let _ = child.kill();
+        panic!(
+            "the probe did not start (BPF unavailable?); stderr:\n{}",
+            log.join("\n")
+        );
+    }
+    Live {
+        child,
+        out,
+        err,
+        log,
+    }
+}
+
+impl Live {
+    /// Stops it with SIGINT and waits; returns its exit status and every
+    /// standard error line it logged.
+    pub fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        signal(self.child.id(), "INT");
+        let status = self.child.wait().unwrap();
+        self.log.extend(self.err.try_iter());
+        (status, self.log)
+    }
+}
+
+/// The lines of `r`, read on a thread of their own.
+pub fn lines_of(r: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(r).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+/// Reads lines of `rx` until one contains `want` (returned) or until
+/// `deadline`; every line read is added to `seen`.
+pub fn lines_until(
+    rx: &std::sync::mpsc::Receiver<String>,
+    deadline: std::time::Instant,
+    want: &str,
+    seen: &mut Vec<String>,
+) -> Option<String> {
+    use std::sync::mpsc::RecvTimeoutError;
+    while std::time::Instant::now() < deadline {
+        match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(line) => {
+                let hit = line.contains(want);
+                seen.push(line);
+                if hit {
+                    return seen.last().cloned();
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+    None
+}
+
+/// Sends signal `name` to `pid` with the `kill` command (no unsafe code
+/// in tests).
+pub fn signal(pid: u32, name: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status();
+}

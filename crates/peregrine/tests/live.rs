@@ -4,10 +4,9 @@
 
 mod common;
 
-use common::peregrine;
-use std::io::{BufRead, BufReader, Read};
+use common::{lines_until, peregrine, signal, start_live};
+use std::io::Read;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const RULES: &str = r#"
@@ -23,34 +22,8 @@ const RULES: &str = r#"
   priority: NOTICE
 "#;
 
-fn lines_until(
-    rx: &mpsc::Receiver<String>,
-    deadline: Instant,
-    want: &str,
-    seen: &mut Vec<String>,
-) -> Option<String> {
-    while Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) => {
-                let hit = line.contains(want);
-                seen.push(line.clone());
-                if hit {
-                    return Some(line);
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => continue,
-            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
-        }
-    }
-    None
-}
-
 #[test]
 fn live_capture_alerts_on_real_commands() {
-    assert!(
-        std::path::Path::new("/sys/kernel/btf/vmlinux").exists(),
-        "live capture needs BTF at /sys/kernel/btf/vmlinux"
-    );
     let dir = std::env::temp_dir().join(format!("peregrine-live-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let rules = dir.join("rules.yaml");
@@ -63,47 +36,17 @@ fn live_capture_alerts_on_real_commands() {
     .unwrap();
 
     let capture = dir.join("live.scap");
-    let mut child = peregrine()
-        .arg("-c")
-        .arg(&config)
-        .arg("-r")
-        .arg(&rules)
-        .arg("-w")
-        .arg(&capture)
-        .args(["-o", "json_output=true", "-M", "120"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start peregrine");
-    let (out_tx, out_rx) = mpsc::channel();
-    let (err_tx, err_rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = out_tx.send(line);
-        }
-    });
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = err_tx.send(line);
-        }
-    });
-
-    let mut log = Vec::new();
-    let ready = lines_until(
-        &err_rx,
-        Instant::now() + Duration::from_secs(90),
+    let live = start_live(
+        peregrine()
+            .arg("-c")
+            .arg(&config)
+            .arg("-r")
+            .arg(&rules)
+            .arg("-w")
+            .arg(&capture)
+            .args(["-o", "json_output=true", "-M", "120"]),
         "live capture:",
-        &mut log,
     );
-    if ready.is_none() {
-        let _ = child.kill();
-        panic!(
-            "the probe did not start (BPF unavailable?); stderr:\n{}",
-            log.join("\n")
-        );
-    }
 
     let mut out = Vec::new();
     let mut shadow = None;
@@ -124,7 +67,7 @@ fn live_capture_alerts_on_real_commands() {
             .status();
         let step = Instant::now() + Duration::from_secs(2);
         while Instant::now() < step {
-            if let Ok(line) = out_rx.recv_timeout(Duration::from_millis(100)) {
+            if let Ok(line) = live.out.recv_timeout(Duration::from_millis(100)) {
                 if line.contains("\"rule\":\"Read shadow\"") && shadow.is_none() {
                     shadow = Some(line.clone());
                 }
@@ -136,11 +79,7 @@ fn live_capture_alerts_on_real_commands() {
         }
     }
     // SIGINT: a clean stop.
-    unsafe_free_kill(child.id(), "INT");
-    let status = child.wait().unwrap();
-    while let Ok(line) = err_rx.try_recv() {
-        log.push(line);
-    }
+    let (status, log) = live.stop();
     let context = format!("stdout:\n{}\nstderr:\n{}", out.join("\n"), log.join("\n"));
     assert!(status.success(), "exit status {status}\n{context}");
 
@@ -195,59 +134,6 @@ fn live_capture_alerts_on_real_commands() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Starts `peregrine` on the live system with `config` and `rules` (and
-/// `extra` arguments), and waits for the probe to be attached. Returns the
-/// child and channels of its stdout and stderr lines.
-fn start_live(
-    config: &std::path::Path,
-    rules: &std::path::Path,
-    extra: &[&str],
-) -> (
-    std::process::Child,
-    mpsc::Receiver<String>,
-    mpsc::Receiver<String>,
-) {
-    let mut child = peregrine()
-        .arg("-c")
-        .arg(config)
-        .arg("-r")
-        .arg(rules)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start peregrine");
-    let (out_tx, out_rx) = mpsc::channel();
-    let (err_tx, err_rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = out_tx.send(line);
-        }
-    });
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = err_tx.send(line);
-        }
-    });
-    let mut log = Vec::new();
-    let ready = lines_until(
-        &err_rx,
-        Instant::now() + Duration::from_secs(90),
-        "live capture:",
-        &mut log,
-    );
-    if ready.is_none() {
-        let _ = child.kill();
-        panic!(
-            "the probe did not start (BPF unavailable?); stderr:\n{}",
-            log.join("\n")
-        );
-    }
-    (child, out_rx, err_rx)
-}
-
 #[test]
 fn live_drops_reach_the_drop_actions_and_the_stats() {
     let dir = std::env::temp_dir().join(format!("peregrine-live-drops-{}", std::process::id()));
@@ -269,21 +155,25 @@ fn live_drops_reach_the_drop_actions_and_the_stats() {
     .unwrap();
     let stats = dir.join("stats.jsonl");
     let stats_arg = stats.to_string_lossy().into_owned();
-    let (mut child, out_rx, err_rx) = start_live(
-        &config,
-        &rules,
-        &["-s", &stats_arg, "--stats-interval", "100", "-M", "120"],
+    let live = start_live(
+        peregrine()
+            .arg("-c")
+            .arg(&config)
+            .arg("-r")
+            .arg(&rules)
+            .args(["-s", &stats_arg, "--stats-interval", "100", "-M", "120"]),
+        "live capture:",
     );
     // Stopped, peregrine reads nothing while dd makes far more read
     // events than its 1 MiB ring buffer holds.
-    let pid = child.id();
-    unsafe_free_kill(pid, "STOP");
+    let pid = live.child.id();
+    signal(pid, "STOP");
     let dd = Command::new("dd")
         .args(["if=/dev/zero", "of=/dev/null", "bs=1", "count=100000"])
         .stderr(Stdio::null())
         .status()
         .expect("run dd");
-    unsafe_free_kill(pid, "CONT");
+    signal(pid, "CONT");
     assert!(dd.success());
     // More events, for a second of event time to pass: the drop manager
     // samples the counters once per second of events.
@@ -296,18 +186,13 @@ fn live_drops_reach_the_drop_actions_and_the_stats() {
             .stdout(Stdio::null())
             .status();
         alert = lines_until(
-            &out_rx,
+            &live.out,
             Instant::now() + Duration::from_millis(200),
             "Falco internal: syscall event drop",
             &mut seen,
         );
     }
-    unsafe_free_kill(pid, "INT");
-    let status = child.wait().unwrap();
-    let mut log = Vec::new();
-    while let Ok(line) = err_rx.try_recv() {
-        log.push(line);
-    }
+    let (status, log) = live.stop();
     let context = format!("stdout:\n{}\nstderr:\n{}", seen.join("\n"), log.join("\n"));
     assert!(status.success(), "exit status {status}\n{context}");
     let alert = alert.unwrap_or_else(|| panic!("no drop alert\n{context}"));
@@ -334,12 +219,4 @@ fn live_drops_reach_the_drop_actions_and_the_stats() {
         "{last}"
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Sends a signal with the `kill` command (no unsafe code in tests).
-fn unsafe_free_kill(pid: u32, signal: &str) {
-    let _ = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status();
 }

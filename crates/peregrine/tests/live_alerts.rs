@@ -6,13 +6,12 @@
 
 mod common;
 
-use common::peregrine;
+use common::{lines_until, peregrine, start_live};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::process::Command;
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 fn rules(port: u16, dir: &Path) -> String {
@@ -48,45 +47,18 @@ fn rules(port: u16, dir: &Path) -> String {
     )
 }
 
-/// Waits until an alert of `rule` arrives; returns its JSON.
+/// Waits until an alert of `rule` arrives (or was seen); returns its JSON.
 fn alert_of(rx: &Receiver<String>, rule: &str, seen: &mut Vec<String>) -> Option<Value> {
     let want = format!("\"rule\":\"{rule}\"");
-    if let Some(l) = seen.iter().find(|l| l.contains(&want)) {
-        return serde_json::from_str(l).ok();
-    }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(l) => {
-                let hit = l.contains(&want);
-                seen.push(l);
-                if hit {
-                    return serde_json::from_str(seen.last().unwrap()).ok();
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return None,
-        }
-    }
-    None
-}
-
-fn lines_of(r: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    rx
+    let line = match seen.iter().find(|l| l.contains(&want)) {
+        Some(l) => l.clone(),
+        None => lines_until(rx, Instant::now() + Duration::from_secs(10), &want, seen)?,
+    };
+    serde_json::from_str(&line).ok()
 }
 
 #[test]
 fn live_alerts_for_network_files_exec_and_uid() {
-    assert!(
-        Path::new("/sys/kernel/btf/vmlinux").exists(),
-        "live capture needs BTF at /sys/kernel/btf/vmlinux"
-    );
     let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -99,46 +71,25 @@ fn live_alerts_for_network_files_exec_and_uid() {
     let rules_file = dir.join("rules.yaml");
     std::fs::write(&rules_file, rules(port, &dir)).unwrap();
 
-    let mut child = peregrine()
-        .args([
-            "-c",
-            "/dev/null",
-            "-o",
-            "json_output=true",
-            "-o",
-            "log_stderr=true",
-        ])
-        .args(["-o", "stdout_output.enabled=true", "-M", "90"])
-        .arg("-r")
-        .arg(&rules_file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start peregrine");
-    let out = lines_of(child.stdout.take().unwrap());
-    let err = lines_of(child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut log = Vec::new();
-    while !log
-        .iter()
-        .any(|l: &String| l.contains("capabilities dropped"))
-    {
-        match err.recv_timeout(Duration::from_millis(200)) {
-            Ok(l) => log.push(l),
-            Err(_) if Instant::now() < deadline => {}
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "the probe did not start (BPF unavailable?); stderr:\n{}",
-                    log.join("\n")
-                );
-            }
-        }
-    }
+    let live = start_live(
+        peregrine()
+            .args([
+                "-c",
+                "/dev/null",
+                "-o",
+                "json_output=true",
+                "-o",
+                "log_stderr=true",
+            ])
+            .args(["-o", "stdout_output.enabled=true", "-M", "90"])
+            .arg("-r")
+            .arg(&rules_file),
+        "capabilities dropped",
+    );
 
     // Once attached, the probe's privileges are gone; files stay open to
     // it (DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER) and low ports bindable.
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", live.child.id())).unwrap();
     let caps = |key: &str| {
         status
             .lines()
@@ -177,15 +128,12 @@ fn live_alerts_for_network_files_exec_and_uid() {
     assert!(status.success());
 
     let mut seen = Vec::new();
-    let connect = alert_of(&out, "Loopback connect", &mut seen);
-    let rename = alert_of(&out, "Rename in test dir", &mut seen);
-    let unlink = alert_of(&out, "Unlink in test dir", &mut seen);
-    let exec = alert_of(&out, "Exec from shm", &mut seen);
-    let uid = alert_of(&out, "Uid change", &mut seen);
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let status = child.wait().unwrap();
+    let connect = alert_of(&live.out, "Loopback connect", &mut seen);
+    let rename = alert_of(&live.out, "Rename in test dir", &mut seen);
+    let unlink = alert_of(&live.out, "Unlink in test dir", &mut seen);
+    let exec = alert_of(&live.out, "Exec from shm", &mut seen);
+    let uid = alert_of(&live.out, "Uid change", &mut seen);
+    let (status, _) = live.stop();
     let context = seen.join("\n");
 
     let f = |v: &Option<Value>, what: &str| -> Value {

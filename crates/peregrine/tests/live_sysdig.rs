@@ -9,12 +9,11 @@
 
 mod common;
 
-use common::{peregrine, run, sysdig};
+use common::{peregrine, run, start_live, sysdig};
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The fields compared, printed for every event (`*`: `<NA>` when absent).
 const FORMAT: &str = "*%evt.type %evt.dir %proc.name %fd.num %fd.name";
@@ -61,10 +60,6 @@ fn lines(text: &[u8]) -> Vec<Vec<String>> {
 
 #[test]
 fn live_capture_reads_the_same_in_sysdig() {
-    assert!(
-        Path::new("/sys/kernel/btf/vmlinux").exists(),
-        "live capture needs BTF at /sys/kernel/btf/vmlinux"
-    );
     let dir = std::env::temp_dir().join(format!("peregrine-live-sysdig-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -72,48 +67,21 @@ fn live_capture_reads_the_same_in_sysdig() {
     std::fs::write(&rules, RULES).unwrap();
     let capture = dir.join("live.scap");
 
-    let mut child = peregrine()
-        .args(["-c", "/dev/null", "-o", "log_stderr=true", "-M", "60"])
-        .arg("-r")
-        .arg(&rules)
-        .arg("-w")
-        .arg(&capture)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start peregrine");
-    // Wait for the probe: the log line that says the capture runs.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut log = Vec::new();
-    while !log.iter().any(|l: &String| l.contains("live capture:")) {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(l) => log.push(l),
-            Err(_) if Instant::now() < deadline => {}
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "the probe did not start (BPF unavailable?); stderr:\n{}",
-                    log.join("\n")
-                );
-            }
-        }
-    }
+    let live = start_live(
+        peregrine()
+            .args(["-c", "/dev/null", "-o", "log_stderr=true", "-M", "60"])
+            .arg("-r")
+            .arg(&rules)
+            .arg("-w")
+            .arg(&capture),
+        "live capture:",
+    );
     for _ in 0..3 {
         workload(&dir);
         std::thread::sleep(Duration::from_millis(300));
     }
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "peregrine: {status}");
+    let (status, log) = live.stop();
+    assert!(status.success(), "peregrine: {status}\n{}", log.join("\n"));
 
     let ours = run(
         peregrine()
