@@ -116,48 +116,46 @@ impl Snapshot {
             "Seconds since event processing started.",
             &plain(format!("{:.3}", self.uptime)),
         );
-        metric(
-            "falcosecurity_falco_events_processed_total",
-            "counter",
-            "Events processed.",
-            &plain(self.events.to_string()),
-        );
-        metric(
-            "falcosecurity_scap_n_evts_total",
-            "counter",
-            "Events produced by the source, drops included.",
-            &plain(self.drops.n_evts.to_string()),
-        );
-        metric(
-            "falcosecurity_scap_n_drops_total",
-            "counter",
-            "Events dropped by the source.",
-            &plain(self.drops.n_drops.to_string()),
-        );
-        metric(
-            "falcosecurity_scap_n_drops_buffer_total",
-            "counter",
-            "Events dropped because a ring buffer was full.",
-            &plain(self.drops.n_drops_buffer.to_string()),
-        );
-        metric(
-            "falcosecurity_scap_n_drops_scratch_map_total",
-            "counter",
-            "Events dropped for lack of scratch space.",
-            &plain(self.drops.n_drops_scratch_map.to_string()),
-        );
-        metric(
-            "falcosecurity_scap_n_read_failures_total",
-            "counter",
-            "Event parameters the probe could not read (sent empty).",
-            &plain(self.drops.n_read_failures.to_string()),
-        );
-        metric(
-            "falcosecurity_falco_alerts_total",
-            "counter",
-            "Alerts, all rules.",
-            &plain(self.alerts.to_string()),
-        );
+        let counters = [
+            (
+                "falcosecurity_falco_events_processed_total",
+                "Events processed.",
+                self.events,
+            ),
+            (
+                "falcosecurity_scap_n_evts_total",
+                "Events produced by the source, drops included.",
+                self.drops.n_evts,
+            ),
+            (
+                "falcosecurity_scap_n_drops_total",
+                "Events dropped by the source.",
+                self.drops.n_drops,
+            ),
+            (
+                "falcosecurity_scap_n_drops_buffer_total",
+                "Events dropped because a ring buffer was full.",
+                self.drops.n_drops_buffer,
+            ),
+            (
+                "falcosecurity_scap_n_drops_scratch_map_total",
+                "Events dropped for lack of scratch space.",
+                self.drops.n_drops_scratch_map,
+            ),
+            (
+                "falcosecurity_scap_n_read_failures_total",
+                "Event parameters the probe could not read (sent empty).",
+                self.drops.n_read_failures,
+            ),
+            (
+                "falcosecurity_falco_alerts_total",
+                "Alerts, all rules.",
+                self.alerts,
+            ),
+        ];
+        for (name, help, value) in counters {
+            metric(name, "counter", help, &plain(value.to_string()));
+        }
         let rows: Vec<_> = self
             .by_priority
             .iter()

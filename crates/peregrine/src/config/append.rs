@@ -47,28 +47,21 @@ fn parse_entry(
     path: &str,
     warnings: &mut Vec<String>,
 ) -> Result<AppendOutput, ConfigError> {
-    if !node.is_map() {
-        return Err(wrong(path, "a map"));
-    }
     let mut entry = AppendOutput::default();
-    for (k, v) in node.entries() {
-        let key = k.scalar().unwrap_or_default();
-        let at = format!("{path}.{key}");
-        if v.is_null() {
-            continue;
-        }
+    each_key(node, path, |key, v, at| {
         match key {
-            "match" => entry.matches = parse_match(v, &at, warnings)?,
-            "extra_output" => entry.extra_output = Some(string(v, &at)?),
-            "extra_fields" => entry.extra_fields = parse_fields(v, &at)?,
+            "match" => entry.matches = parse_match(v, at, warnings)?,
+            "extra_output" => entry.extra_output = Some(string(v, at)?),
+            "extra_fields" => entry.extra_fields = parse_fields(v, at)?,
             "suggested_output" => {
                 v.scalar()
                     .and_then(yaml::decode_bool)
-                    .ok_or_else(|| wrong(&at, "true or false"))?;
+                    .ok_or_else(|| wrong(at, "true or false"))?;
             }
-            _ => warnings.push(unknown(&at)),
+            _ => warnings.push(unknown(at)),
         }
-    }
+        Ok(())
+    })?;
     Ok(entry)
 }
 
@@ -77,31 +70,44 @@ fn parse_match(
     path: &str,
     warnings: &mut Vec<String>,
 ) -> Result<AppendMatch, ConfigError> {
+    let mut m = AppendMatch::default();
+    each_key(node, path, |key, v, at| {
+        match key {
+            "source" => m.source = Some(string(v, at)?),
+            "rule" => m.rule = Some(string(v, at)?),
+            "tags" => {
+                if !v.is_seq() {
+                    return Err(wrong(at, "a list of tags"));
+                }
+                for tag in v.items() {
+                    m.tags.insert(string(tag, at)?);
+                }
+            }
+            _ => warnings.push(unknown(at)),
+        }
+        Ok(())
+    })?;
+    Ok(m)
+}
+
+/// Calls `f` with each key of the map `node` whose value is not null, the
+/// value and the key's path; an error when `node` is not a map.
+fn each_key(
+    node: &Node,
+    path: &str,
+    mut f: impl FnMut(&str, &Node, &str) -> Result<(), ConfigError>,
+) -> Result<(), ConfigError> {
     if !node.is_map() {
         return Err(wrong(path, "a map"));
     }
-    let mut m = AppendMatch::default();
     for (k, v) in node.entries() {
-        let key = k.scalar().unwrap_or_default();
-        let at = format!("{path}.{key}");
         if v.is_null() {
             continue;
         }
-        match key {
-            "source" => m.source = Some(string(v, &at)?),
-            "rule" => m.rule = Some(string(v, &at)?),
-            "tags" => {
-                if !v.is_seq() {
-                    return Err(wrong(&at, "a list of tags"));
-                }
-                for tag in v.items() {
-                    m.tags.insert(string(tag, &at)?);
-                }
-            }
-            _ => warnings.push(unknown(&at)),
-        }
+        let key = k.scalar().unwrap_or_default();
+        f(key, v, &format!("{path}.{key}"))?;
     }
-    Ok(m)
+    Ok(())
 }
 
 fn parse_fields(node: &Node, path: &str) -> Result<Vec<ExtraField>, ConfigError> {
