@@ -119,19 +119,24 @@ fn world(ev: Ev) -> (State, Vec<Vec<u8>>) {
     (st, evs)
 }
 
+/// The context of `ev` (the event numbered 1, on CPU 0) in `st`.
+fn ctx<'a>(ev: EventView<'a>, st: &'a State, stream: &'a StreamInfo) -> Ctx<'a> {
+    Ctx {
+        ev,
+        num: 1,
+        cpu: 0,
+        st: st.context(),
+        stream,
+    }
+}
+
 fn run_with(cond: &str, ev: Ev) -> Result<bool, CompileError> {
     let expr = parse(cond).unwrap_or_else(|e| panic!("{cond}: {e}"));
     let mut f = compile(&expr, cond)?;
     let (st, evs) = world(ev);
     let view = EventView::parse(evs.last().unwrap()).unwrap();
     let stream = StreamInfo::default();
-    let cx = Ctx {
-        ev: view,
-        num: 1,
-        cpu: 0,
-        st: st.context(),
-        stream: &stream,
-    };
+    let cx = ctx(view, &st, &stream);
     let mut cache = FieldCache::default();
     let r = f.matches(&cx, &mut cache);
     // A second evaluation reads through the cache.
@@ -185,13 +190,7 @@ fn equal_checks_share_results_across_filters() {
     let (st, evs) = world(Ev::Open);
     let view = EventView::parse(evs.last().unwrap()).unwrap();
     let stream = StreamInfo::default();
-    let cx = Ctx {
-        ev: view,
-        num: 1,
-        cpu: 0,
-        st: st.context(),
-        stream: &stream,
-    };
+    let cx = ctx(view, &st, &stream);
     let mut cache = FieldCache::new(&fields);
     cache.reset();
     assert!(fa.matches(&cx, &mut cache));
@@ -1030,13 +1029,7 @@ fn shared_interner_and_cache() {
     let mut cache = FieldCache::new(&fields);
     for _ in 0..3 {
         let view = EventView::parse(evs.last().unwrap()).unwrap();
-        let cx = Ctx {
-            ev: view,
-            num: 1,
-            cpu: 0,
-            st: st.context(),
-            stream: &stream,
-        };
+        let cx = ctx(view, &st, &stream);
         let mut c = cache.recycle();
         assert!(fa.matches(&cx, &mut c));
         assert!(fb.matches(&cx, &mut c));
@@ -1047,13 +1040,7 @@ fn shared_interner_and_cache() {
     // A filter compiled with another interner gets a correct answer too.
     let fc = compile(&parse("proc.name = cat").unwrap(), "proc.name = cat").unwrap();
     let view = EventView::parse(evs.last().unwrap()).unwrap();
-    let cx = Ctx {
-        ev: view,
-        num: 1,
-        cpu: 0,
-        st: st.context(),
-        stream: &stream,
-    };
+    let cx = ctx(view, &st, &stream);
     let mut c = cache.recycle();
     assert!(fa.matches(&cx, &mut c));
     assert!(fc.matches(&cx, &mut c));
@@ -1182,13 +1169,7 @@ fn random_conditions_never_panic() {
                 let (st, evs) = world(ev);
                 let view = EventView::parse(evs.last().unwrap()).unwrap();
                 let stream = StreamInfo::default();
-                let cx = Ctx {
-                    ev: view,
-                    num: 1,
-                    cpu: 0,
-                    st: st.context(),
-                    stream: &stream,
-                };
+                let cx = ctx(view, &st, &stream);
                 let _ = f.matches(&cx, &mut FieldCache::default());
             }
             let _ = f.event_codes();
