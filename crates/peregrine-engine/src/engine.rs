@@ -6,7 +6,7 @@ use crate::append::{self, AppendOutput, CompiledField};
 use crate::select::{NamePattern, has_any_tag};
 use crate::stats::Stats;
 use peregrine_event::EVENT_COUNT;
-use peregrine_filter::compile::{self, FieldCache, FieldInterner, Filter, Plan};
+use peregrine_filter::compile::{self, Batch, BatchBuilder, FieldCache, FieldInterner, Filter};
 use peregrine_filter::extract::{Ctx, extract};
 use peregrine_filter::{Field, OutputFormat, Segment, Value};
 use peregrine_rules::{LoadedRule, Priority};
@@ -95,8 +95,9 @@ impl Default for EngineOptions {
 pub struct Engine {
     rules: Vec<Rule>,
     /// Per event code: the enabled rules that can match it, in load
-    /// order, each with its condition specialized for the code.
-    index: Vec<Vec<(u32, Plan)>>,
+    /// order, each with its condition specialized for the code, joined
+    /// into one program.
+    index: Vec<Batch>,
     /// The per-event field cache, kept between events to reuse its memory.
     cache: Option<FieldCache<'static>>,
     stats: Stats,
@@ -195,27 +196,23 @@ impl Engine {
     }
 
     fn rebuild_index(&mut self) {
-        let mut index = vec![Vec::new(); EVENT_COUNT];
+        let mut builders: Vec<BatchBuilder> =
+            (0..EVENT_COUNT).map(|_| BatchBuilder::new()).collect();
         for (i, rule) in self.rules.iter_mut().enumerate() {
             if !rule.enabled {
                 continue;
             }
-            let mut add = |c: usize, filter: &mut Filter| {
-                if let Some(list) = index.get_mut(c) {
-                    let plan = filter.plan_for(c as u16);
-                    if plan != Plan::Never {
-                        list.push((i as u32, plan));
-                    }
+            let mut add = |c: usize| {
+                if let Some(b) = builders.get_mut(c) {
+                    b.push(i as u32, &mut rule.filter, c as u16);
                 }
             };
             match &rule.codes {
-                Some(codes) => codes
-                    .iter()
-                    .for_each(|&c| add(c as usize, &mut rule.filter)),
-                None => (0..EVENT_COUNT).for_each(|c| add(c, &mut rule.filter)),
+                Some(codes) => codes.iter().for_each(|&c| add(c as usize)),
+                None => (0..EVENT_COUNT).for_each(add),
             }
         }
-        self.index = index;
+        self.index = builders.into_iter().map(BatchBuilder::build).collect();
     }
 
     /// True when some enabled rule can match events of `code`: events
@@ -229,21 +226,16 @@ impl Engine {
     /// Evaluates the event in `cx`; returns the first matching rule (in
     /// load order), as Falco's `rule_matching: first` does, and counts it.
     pub fn process(&mut self, cx: &Ctx<'_>) -> Option<usize> {
-        let candidates = self.index.get(cx.ev.code() as usize)?;
-        if candidates.is_empty() {
+        let batch = self.index.get(cx.ev.code() as usize)?;
+        if batch.is_empty() {
             return None;
         }
         let mut cache: FieldCache<'_> = self.cache.take().unwrap_or_default().recycle();
-        let mut found = None;
-        for &(i, plan) in candidates {
-            let rule = &self.rules[i as usize];
-            if rule.filter.matches_plan(plan, cx, &mut cache) {
-                self.stats.record(i as usize, rule.priority);
-                found = Some(i as usize);
-                break;
-            }
-        }
+        let found = batch.first_match(cx, &mut cache).map(|i| i as usize);
         self.cache = Some(cache.recycle());
+        if let Some(i) = found {
+            self.stats.record(i, self.rules[i].priority);
+        }
         found
     }
 

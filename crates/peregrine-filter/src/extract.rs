@@ -146,13 +146,90 @@ fn caps_text(caps: u64) -> String {
 /// The fd the event is about, as sinsp's fd checks find it: only for
 /// events that create, use or destroy an fd, and only with a thread.
 fn event_fd<'a>(cx: &Ctx<'a>) -> Option<Option<&'a FdInfo>> {
-    let flags = cx.ev.info().flags;
-    let fd_event =
-        flags.0 & (EventFlags::CREATES_FD | EventFlags::USES_FD | EventFlags::DESTROYS_FD) != 0;
-    if !fd_event || cx.st.thread.is_none() {
+    if !is_fd_event(cx.ev.info().flags) || cx.st.thread.is_none() {
         return None;
     }
     Some(cx.st.fd)
+}
+
+/// True for events of calls that create, use or destroy an fd: the only
+/// ones with `fd.*` values.
+fn is_fd_event(flags: EventFlags) -> bool {
+    flags.0 & (EventFlags::CREATES_FD | EventFlags::USES_FD | EventFlags::DESTROYS_FD) != 0
+}
+
+/// True for the `fd.*` fields [`extract_fd`] serves.
+fn is_fd_field(id: FieldId) -> bool {
+    use FieldId::*;
+    matches!(
+        id,
+        FdNum
+            | FdType
+            | FdTypechar
+            | FdName
+            | FdNameraw
+            | FdDirectory
+            | FdFilename
+            | FdIp
+            | FdCip
+            | FdSip
+            | FdLip
+            | FdRip
+            | FdPort
+            | FdCport
+            | FdSport
+            | FdLport
+            | FdRport
+            | FdL4proto
+            | FdSockfamily
+            | FdIsServer
+            | FdNet
+            | FdCnet
+            | FdSnet
+            | FdLnet
+            | FdRnet
+            | FdConnected
+            | FdNameChanged
+            | FdIno
+            | FdDev
+            | FdTypes
+    )
+}
+
+/// `evt.is_io`, `evt.is_io_read`, `evt.is_io_write`, `evt.is_wait`: read
+/// from the flags of the event's code.
+fn flag_field(id: FieldId, flags: EventFlags) -> Option<bool> {
+    use FieldId::*;
+    Some(match id {
+        EvtIsIo => flags.0 & (EventFlags::READS_FROM_FD | EventFlags::WRITES_TO_FD) != 0,
+        EvtIsIoRead => flags.has(EventFlags::READS_FROM_FD),
+        EvtIsIoWrite => flags.has(EventFlags::WRITES_TO_FD),
+        EvtIsWait => flags.has(EventFlags::WAITS),
+        _ => return None,
+    })
+}
+
+/// The value `field` has on every event of code `code`, when the code
+/// alone decides it: `Some(None)` when no event of the code has the field,
+/// `Some(Some(v))` when all have the value `v`, `None` when it depends on
+/// the event. Lets a condition be simplified once per event code.
+pub fn value_on_code(field: &Field, code: u16) -> Option<Option<Value<'static>>> {
+    use FieldId::*;
+    let info = peregrine_event::event_info(code)?;
+    let id = field.def.id;
+    if let Some(b) = flag_field(id, info.flags) {
+        return Some(Some(Value::Bool(b)));
+    }
+    match id {
+        EvtDir => Some(Some(text(Direction::of(code).symbol()))),
+        EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | EvtIsOpenCreate
+            if !is_open_event(code) =>
+        {
+            Some(Some(Value::Bool(false)))
+        }
+        _ if is_fd_field(id) && !is_fd_event(info.flags) => Some(None),
+        _ => None,
+    }
 }
 
 /// `fd.name` of a failed fd-creating call, taken from the event's arguments.
@@ -467,12 +544,9 @@ pub fn extract<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
         }
         EvtRawres => Some(Value::I64(return_value(ev)?)),
         EvtFailed => Some(Value::Bool(return_value(ev).is_some_and(|r| r < 0))),
-        EvtIsIo => Some(Value::Bool(
-            ev.info().flags.0 & (EventFlags::READS_FROM_FD | EventFlags::WRITES_TO_FD) != 0,
-        )),
-        EvtIsIoRead => Some(Value::Bool(ev.info().flags.has(EventFlags::READS_FROM_FD))),
-        EvtIsIoWrite => Some(Value::Bool(ev.info().flags.has(EventFlags::WRITES_TO_FD))),
-        EvtIsWait => Some(Value::Bool(ev.info().flags.has(EventFlags::WAITS))),
+        EvtIsIo | EvtIsIoRead | EvtIsIoWrite | EvtIsWait => {
+            flag_field(id, ev.info().flags).map(Value::Bool)
+        }
         EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | EvtIsOpenCreate => {
             let flags = if is_open_event(ev.code()) {
                 open_flags(ev)
@@ -522,10 +596,7 @@ fn extract_state<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
     let state = cx.st.state;
     match id {
         ThreadTid => return Some(Value::I64(cx.ev.tid() as i64)),
-        FdNum | FdType | FdTypechar | FdName | FdNameraw | FdDirectory | FdFilename | FdIp
-        | FdCip | FdSip | FdLip | FdRip | FdPort | FdCport | FdSport | FdLport | FdRport
-        | FdL4proto | FdSockfamily | FdIsServer | FdNet | FdCnet | FdSnet | FdLnet | FdRnet
-        | FdConnected | FdNameChanged | FdIno | FdDev | FdTypes => return extract_fd(field, cx),
+        _ if is_fd_field(id) => return extract_fd(field, cx),
         ContainerId
         | ContainerName
         | ContainerImage

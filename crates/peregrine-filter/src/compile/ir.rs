@@ -5,7 +5,7 @@ use super::cache::FieldCache;
 use super::check::{ByteSet, Dom, Matcher, View, compare_views};
 use super::transform::{Xf, apply_chain};
 use crate::condition::CmpOp;
-use crate::extract::{Ctx, event_type_name};
+use crate::extract::{Ctx, event_type_name, value_on_code};
 use crate::field::Field;
 use crate::registry::FieldId;
 use crate::value::FieldType;
@@ -142,6 +142,31 @@ impl Check {
     }
 }
 
+impl Check {
+    /// The result the check has on every event of code `code`, when the
+    /// code alone decides it (`evt.dir`, `evt.is_open_read` outside opens,
+    /// `fd.*` on events without an fd, ...); `None` when it depends on the
+    /// event. Agrees with [`Check::eval`] on every event of the code.
+    pub(crate) fn on_code(&self, code: u16) -> Option<bool> {
+        let absent = |f: &Field| matches!(value_on_code(f, code), Some(None));
+        match &self.lhs.src {
+            Source::Field { field, .. } => {
+                let v = value_on_code(field, code)?;
+                // A check whose field has no value is false.
+                let Some(v) = v else { return Some(false) };
+                match &self.rhs {
+                    RhsIr::Const(m) if self.lhs.chain.is_empty() => Some(m.test(&View::of(&v))),
+                    _ => None,
+                }
+            }
+            Source::EitherEnd { client, server, .. } => {
+                (absent(&client.1) && absent(&server.1)).then_some(false)
+            }
+            Source::Ancestors(_) => None,
+        }
+    }
+}
+
 impl Source {
     /// A key naming the source: equal keys read equal values.
     fn key(&self) -> String {
@@ -182,7 +207,8 @@ impl Check {
         r
     }
 
-    fn eval_uncached<'a>(&self, cx: &Ctx<'a>, cache: &mut FieldCache<'a>) -> bool {
+    /// Evaluates the check on one event, without the per-event results.
+    pub(crate) fn eval_uncached<'a>(&self, cx: &Ctx<'a>, cache: &mut FieldCache<'a>) -> bool {
         match &self.lhs.src {
             Source::Field { slot, field } => {
                 cache.fill(*slot, field, cx);

@@ -18,6 +18,7 @@
 //! assert!(f.event_codes().is_some());
 //! ```
 
+mod batch;
 mod cache;
 mod check;
 mod evttype;
@@ -31,6 +32,7 @@ mod tests;
 #[cfg(test)]
 mod upstream_tests;
 
+pub use batch::{Batch, BatchBuilder};
 pub use cache::{FieldCache, FieldInterner};
 pub use prog::Plan;
 
@@ -62,6 +64,9 @@ impl fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
+/// Known results of the `evt.type` leaves and of the checks of a filter.
+type LeafResults = (Vec<Option<bool>>, Vec<Option<bool>>);
+
 /// A compiled condition.
 #[derive(Debug)]
 pub struct Filter {
@@ -70,8 +75,9 @@ pub struct Filter {
     /// Programs: the general one first, then those specialized per code.
     progs: Vec<prog::Prog>,
     general: Plan,
-    /// Specialized plans by the known values of the `evt.type` leaves.
-    plans: HashMap<Vec<bool>, Plan>,
+    /// Specialized plans by the leaf results known for an event code
+    /// (`evt.type` leaves, then checks).
+    plans: HashMap<LeafResults, Plan, cache::FxBuild>,
     codes: Option<Vec<u16>>,
     layout: u64,
 }
@@ -86,30 +92,33 @@ impl Filter {
     }
 
     /// The filter specialized for events of code `code`: its `evt.type`
-    /// checks are decided once (except on generic events, which stand for
-    /// many syscalls) and the condition folded around them. The plan is
+    /// checks (except on generic events, which stand for many syscalls)
+    /// and the checks the code alone decides are decided once, and the
+    /// condition folded around them. The plan is
     /// built on first use and then reused; run it with
     /// [`Filter::matches_plan`] on events of that code only.
     pub fn plan_for(&mut self, code: u16) -> Plan {
-        let values: Option<Vec<bool>> = self
+        let evts: Vec<Option<bool>> = self
             .leaves
             .evts
             .iter()
             .map(|t| prog::evt_on_code(t, code))
             .collect();
-        let Some(values) = values else {
+        let checks: Vec<Option<bool>> =
+            self.leaves.checks.iter().map(|c| c.on_code(code)).collect();
+        if evts.iter().chain(&checks).all(Option::is_none) {
             return self.general;
-        };
-        if let Some(p) = self.plans.get(&values) {
+        }
+        let key = (evts, checks);
+        if let Some(p) = self.plans.get(&key) {
             return *p;
         }
-        let p = prog::plan(
-            &self.tree,
-            &self.leaves,
-            &|i| values.get(i as usize).copied(),
-            &mut self.progs,
-        );
-        self.plans.insert(values, p);
+        let known = prog::Known {
+            evts: &key.0,
+            checks: &key.1,
+        };
+        let p = prog::plan(&self.tree, &self.leaves, &known, &mut self.progs);
+        self.plans.insert(key, p);
         p
     }
 
@@ -170,13 +179,13 @@ pub fn compile_with(
     let mut leaves = prog::Leaves::default();
     let tree = prog::Tree::of(root, &mut leaves);
     let mut progs = Vec::new();
-    let general = prog::plan(&tree, &leaves, &|_| None, &mut progs);
+    let general = prog::plan(&tree, &leaves, &prog::Known::default(), &mut progs);
     Ok(Filter {
         tree,
         leaves,
         progs,
         general,
-        plans: HashMap::new(),
+        plans: HashMap::default(),
         codes,
         layout: interner.layout(),
     })

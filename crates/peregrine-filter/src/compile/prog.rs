@@ -4,22 +4,25 @@
 //! and `not` become jumps, so evaluation is a flat loop without recursion.
 //!
 //! A condition is also specialized per event code: on an event whose code
-//! is not generic, every `evt.type` leaf is a constant, so the tree is
-//! folded before it is turned into a program. A rule whose `evt.type`
-//! checks the engine's per-code index already guarantees then runs without
-//! them, and a branch that cannot match the code disappears. Leaves are
-//! pure (they only fill the field cache), so folding never changes a
-//! result.
+//! is not generic, every `evt.type` leaf is a constant, and so is every
+//! check whose field the code alone decides ([`super::ir::Check::on_code`]:
+//! `evt.dir`, open flags outside opens, fd fields on calls without an fd),
+//! so the tree is folded before it is turned into a program. A rule whose
+//! `evt.type` checks the engine's per-code index already guarantees then
+//! runs without them, and a branch that cannot match the code disappears.
+//! Leaves are pure (they only fill the field cache), so folding never
+//! changes a result.
 
 use super::cache::FieldCache;
 use super::ir::{Check, EvtTypeCheck, Node};
 use crate::extract::Ctx;
 use peregrine_event::code;
+use std::sync::Arc;
 
 /// Jump target: the condition holds.
-const ACCEPT: u32 = u32::MAX;
+pub(crate) const ACCEPT: u32 = u32::MAX;
 /// Jump target: the condition does not hold.
-const REJECT: u32 = u32::MAX - 1;
+pub(crate) const REJECT: u32 = u32::MAX - 1;
 
 /// The condition tree with its leaves moved into arenas.
 #[derive(Debug)]
@@ -36,8 +39,8 @@ pub(crate) enum Tree {
 /// The leaves of one condition.
 #[derive(Debug, Default)]
 pub(crate) struct Leaves {
-    pub(crate) checks: Vec<Check>,
-    pub(crate) evts: Vec<EvtTypeCheck>,
+    pub(crate) checks: Vec<Arc<Check>>,
+    pub(crate) evts: Vec<Arc<EvtTypeCheck>>,
 }
 
 impl Tree {
@@ -48,11 +51,11 @@ impl Tree {
             Node::Or(c) => Tree::Or(c.into_iter().map(|x| Tree::of(x, leaves)).collect()),
             Node::Not(c) => Tree::Not(Box::new(Tree::of(*c, leaves))),
             Node::Check(c) => {
-                leaves.checks.push(*c);
+                leaves.checks.push(Arc::new(*c));
                 Tree::Check(leaves.checks.len() as u32 - 1)
             }
             Node::EvtType(t) => {
-                leaves.evts.push(*t);
+                leaves.evts.push(Arc::new(*t));
                 Tree::EvtType(leaves.evts.len() as u32 - 1)
             }
         }
@@ -61,23 +64,24 @@ impl Tree {
 
 /// A leaf to evaluate.
 #[derive(Clone, Copy, Debug)]
-enum Leaf {
+pub(crate) enum Leaf {
     Check(u32),
     EvtType(u32),
 }
 
+/// One instruction: evaluate `leaf`, go on at `on_true` or `on_false`.
 #[derive(Clone, Copy, Debug)]
-struct Ins {
-    leaf: Leaf,
-    on_true: u32,
-    on_false: u32,
+pub(crate) struct Ins {
+    pub(crate) leaf: Leaf,
+    pub(crate) on_true: u32,
+    pub(crate) on_false: u32,
 }
 
 /// A branching program.
 #[derive(Debug)]
 pub(crate) struct Prog {
-    ins: Vec<Ins>,
-    entry: u32,
+    pub(crate) ins: Vec<Ins>,
+    pub(crate) entry: u32,
 }
 
 /// A tree after constant folding.
@@ -107,7 +111,7 @@ impl Folded {
 /// Cost from which an operand runs after the cheap ones.
 const EXPENSIVE: u32 = 10;
 
-/// Folds `t`; `evt(i)` is the known value of `evt.type` leaf `i`, if any.
+/// Folds `t` with the leaf results `known` in advance.
 /// The expensive operands of each `and` and `or` (rendered arguments,
 /// command lines, ancestors, transformers, regexes) move after the cheap
 /// ones, keeping their order otherwise: the written order often puts
@@ -115,14 +119,17 @@ const EXPENSIVE: u32 = 10;
 /// free after the first rule thanks to the per-event check results. Leaves have no effect
 /// but filling the field cache, so neither folding nor reordering changes
 /// the result.
-fn fold(t: &Tree, evt: &dyn Fn(u32) -> Option<bool>, leaves: &Leaves) -> Folded {
+fn fold(t: &Tree, known: &Known<'_>, leaves: &Leaves) -> Folded {
     match t {
-        Tree::Check(i) => Folded::Leaf(Leaf::Check(*i)),
-        Tree::EvtType(i) => match evt(*i) {
+        Tree::Check(i) => match known.check(*i) {
+            Some(b) => Folded::Const(b),
+            None => Folded::Leaf(Leaf::Check(*i)),
+        },
+        Tree::EvtType(i) => match known.evt(*i) {
             Some(b) => Folded::Const(b),
             None => Folded::Leaf(Leaf::EvtType(*i)),
         },
-        Tree::Not(c) => match fold(c, evt, leaves) {
+        Tree::Not(c) => match fold(c, known, leaves) {
             Folded::Const(b) => Folded::Const(!b),
             f => Folded::Not(Box::new(f)),
         },
@@ -130,7 +137,7 @@ fn fold(t: &Tree, evt: &dyn Fn(u32) -> Option<bool>, leaves: &Leaves) -> Folded 
             let and = matches!(t, Tree::And(_));
             let mut out = Vec::with_capacity(c.len());
             for x in c {
-                match fold(x, evt, leaves) {
+                match fold(x, known, leaves) {
                     // `true` in an `and`, `false` in an `or`: neutral.
                     Folded::Const(b) if b == and => {}
                     // The other one decides.
@@ -185,15 +192,28 @@ pub enum Plan {
     Run(u32),
 }
 
-/// Builds the plan for `tree` with the given known `evt.type` leaves,
+/// Leaf results known in advance (for events of one code), by leaf
+/// index; an empty list knows nothing.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Known<'k> {
+    pub(crate) evts: &'k [Option<bool>],
+    pub(crate) checks: &'k [Option<bool>],
+}
+
+impl Known<'_> {
+    fn evt(&self, i: u32) -> Option<bool> {
+        self.evts.get(i as usize).copied().flatten()
+    }
+
+    fn check(&self, i: u32) -> Option<bool> {
+        self.checks.get(i as usize).copied().flatten()
+    }
+}
+
+/// Builds the plan for `tree` with the leaf results `known` in advance,
 /// appending a program to `progs` when one is needed.
-pub(crate) fn plan(
-    tree: &Tree,
-    leaves: &Leaves,
-    evt: &dyn Fn(u32) -> Option<bool>,
-    progs: &mut Vec<Prog>,
-) -> Plan {
-    let folded = fold(tree, evt, leaves);
+pub(crate) fn plan(tree: &Tree, leaves: &Leaves, known: &Known<'_>, progs: &mut Vec<Prog>) -> Plan {
+    let folded = fold(tree, known, leaves);
     if let Folded::Const(b) = folded {
         return if b { Plan::Always } else { Plan::Never };
     }

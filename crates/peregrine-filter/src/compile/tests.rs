@@ -1177,3 +1177,85 @@ fn random_conditions_never_panic() {
     }
     assert!(compiled > 100, "only {compiled} compiled");
 }
+
+#[test]
+fn plans_fold_checks_the_code_decides() {
+    let mut fields = FieldInterner::new();
+    let mut c = |text: &str| compile_with(&parse(text).unwrap(), text, &mut fields).unwrap();
+    let open_x = code::SYSCALL_OPEN_X;
+    let open_e = code::SYSCALL_OPEN_E;
+    let mprotect = code::GENERIC_X;
+    // Direction: decided by the code.
+    assert_eq!(c("evt.dir = <").plan_for(open_x), Plan::Always);
+    assert_eq!(c("evt.dir = <").plan_for(open_e), Plan::Never);
+    // Open flags: read from opens' exits only, false elsewhere.
+    let mut read = c("evt.is_open_read = true and proc.name = cat");
+    assert!(matches!(read.plan_for(open_x), Plan::Run(_)));
+    assert_eq!(read.plan_for(open_e), Plan::Never);
+    assert_eq!(
+        c("evt.is_open_write = false").plan_for(open_e),
+        Plan::Always
+    );
+    // fd fields: none on events of calls without an fd, so `not` holds.
+    assert_eq!(c("fd.name exists").plan_for(mprotect), Plan::Never);
+    assert_eq!(
+        c("not fd.name startswith /etc").plan_for(mprotect),
+        Plan::Always
+    );
+    assert!(matches!(c("fd.name exists").plan_for(open_x), Plan::Run(_)));
+    // Both ends of `fd.ip` missing: false, also under `!=`.
+    assert_eq!(c("fd.ip != 10.0.0.1").plan_for(mprotect), Plan::Never);
+    // Each specialization agrees with the condition as written.
+    for cond in [
+        "evt.dir = < and proc.name = cat",
+        "evt.is_open_read = true",
+        "not fd.name exists",
+        "fd.ip != 10.0.0.1 or evt.is_io = true",
+    ] {
+        for ev in [Ev::Open, Ev::Connect, Ev::Write, Ev::Mprotect, Ev::NoThread] {
+            run_with(cond, ev).unwrap();
+        }
+    }
+}
+
+#[test]
+fn batches_return_the_first_filter_that_holds() {
+    let mut fields = FieldInterner::new();
+    let mut c = |text: &str| compile_with(&parse(text).unwrap(), text, &mut fields).unwrap();
+    let mut filters = [
+        c("evt.type = connect"),
+        c("proc.name = dog or (fd.typechar = 'f' and proc.name = sheep)"),
+        c("evt.type = open and not evt.dir = <"),
+        c("fd.typechar = 'f' and proc.name in (cat, dog)"),
+        c("evt.type = open"),
+    ];
+    let (st, evs) = world(Ev::Open);
+    let view = EventView::parse(evs.last().unwrap()).unwrap();
+    let stream = StreamInfo::default();
+    let cx = ctx(view, &st, &stream);
+    let code = view.code();
+    let batch = |ids: &[u32], filters: &mut [Filter]| {
+        let mut b = BatchBuilder::new();
+        for &i in ids {
+            b.push(i * 10, &mut filters[i as usize], code);
+        }
+        b.build()
+    };
+    let mut cache = FieldCache::new(&fields);
+    let mut first = |b: &Batch| {
+        cache.reset();
+        b.first_match(&cx, &mut cache)
+    };
+    // Filters 0 and 2 can never match an open exit: left out.
+    let all = batch(&[0, 1, 2, 3, 4], &mut filters);
+    assert_eq!(all.ids(), &[10, 30, 40]);
+    // Filter 1 fails on both branches and goes on to filter 3.
+    assert_eq!(first(&all), Some(30));
+    // A filter that always holds ends the batch there.
+    assert_eq!(first(&batch(&[4, 3], &mut filters)), Some(40));
+    assert_eq!(first(&batch(&[1], &mut filters)), None);
+    assert_eq!(first(&batch(&[0, 2], &mut filters)), None);
+    assert!(batch(&[0, 2], &mut filters).is_empty());
+    // Nothing matches: None, also on an empty batch.
+    assert_eq!(first(&BatchBuilder::new().build()), None);
+}

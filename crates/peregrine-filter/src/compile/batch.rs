@@ -1,0 +1,210 @@
+//! Many filters, in order, joined into one branching program for the events
+//! of one code: the first filter that holds wins.
+//!
+//! Each filter's program for the code ([`Filter::plan_for`]) is copied
+//! into one flat array. Where a filter's program would end with "no", the
+//! joined program goes on at the entry of the next filter; where it would
+//! end with "yes", it ends with that filter's position. Every step carries
+//! the id of its check, so a check an earlier filter already evaluated on
+//! the event (the same macro in many rules) costs one load and a compare,
+//! without touching the check itself. Running many rules on an event is
+//! then one loop over contiguous memory instead of a walk through each
+//! rule's own structures.
+
+use super::Filter;
+use super::cache::FieldCache;
+use super::ir::{Check, EvtTypeCheck};
+use super::prog::{Leaf, Plan};
+use crate::extract::Ctx;
+use std::sync::Arc;
+
+/// Targets from here on are not steps: `MATCH + i` ends with filter `i`
+/// (its position in [`Batch`]); [`NONE`] ends without a match.
+const MATCH: u32 = u32::MAX / 2;
+/// Target: no filter holds.
+const NONE: u32 = u32::MAX;
+/// Marks a leaf index as an `evt.type` leaf (generic events only: other
+/// codes decide those leaves when the filter is specialized).
+const EVT: u32 = 1 << 31;
+
+/// One step: evaluate a leaf, go on at `on_true` or `on_false`.
+#[derive(Clone, Copy, Debug)]
+struct Step {
+    /// The check's id in the field cache's per-event results.
+    memo: u32,
+    /// Index into [`Batch::checks`], or with [`EVT`] into [`Batch::evts`].
+    leaf: u32,
+    on_true: u32,
+    on_false: u32,
+}
+
+/// The filters that can match one event code, joined into one program.
+#[derive(Debug, Default)]
+pub struct Batch {
+    steps: Vec<Step>,
+    entry: u32,
+    /// The caller's id of each filter, in order.
+    ids: Vec<u32>,
+    checks: Vec<Arc<Check>>,
+    evts: Vec<Arc<EvtTypeCheck>>,
+    layout: u64,
+}
+
+/// Builds a [`Batch`] for one event code.
+#[derive(Default)]
+pub struct BatchBuilder {
+    batch: Batch,
+    /// Per check id: its index in [`Batch::checks`] ([`NONE`]: not yet in).
+    by_memo: Vec<u32>,
+    /// Steps whose `on_false`/`on_true` must go to the next filter's entry.
+    pending: Vec<(u32, bool)>,
+    /// The same, for the filter being added.
+    fresh: Vec<(u32, bool)>,
+    /// Entry still unknown: the batch's entry.
+    entry_pending: bool,
+}
+
+impl BatchBuilder {
+    /// An empty batch.
+    pub fn new() -> BatchBuilder {
+        BatchBuilder {
+            batch: Batch {
+                entry: NONE,
+                ..Batch::default()
+            },
+            entry_pending: true,
+            ..BatchBuilder::default()
+        }
+    }
+
+    /// Adds `filter`, specialized for `code`, under the caller's `id`.
+    /// Filters that can never match events of `code` are left out.
+    pub fn push(&mut self, id: u32, filter: &mut Filter, code: u16) {
+        let plan = filter.plan_for(code);
+        let pos = self.batch.ids.len() as u32;
+        let entry = match plan {
+            Plan::Never => return,
+            Plan::Always => MATCH + pos,
+            Plan::Run(n) if filter.progs[n as usize].entry == super::prog::REJECT => return,
+            Plan::Run(n) => self.copy(filter, n, pos),
+        };
+        self.batch.ids.push(id);
+        self.batch.layout = filter.layout;
+        self.link(entry);
+        self.pending.append(&mut self.fresh);
+    }
+
+    /// Points everything waiting for "the next filter" at `entry`.
+    fn link(&mut self, entry: u32) {
+        if self.entry_pending {
+            self.batch.entry = entry;
+            self.entry_pending = false;
+        }
+        for (step, when_true) in self.pending.drain(..) {
+            let s = &mut self.batch.steps[step as usize];
+            if when_true {
+                s.on_true = entry;
+            } else {
+                s.on_false = entry;
+            }
+        }
+    }
+
+    /// Copies program `n` of `filter`; returns its entry in the batch.
+    fn copy(&mut self, filter: &Filter, n: u32, pos: u32) -> u32 {
+        let prog = &filter.progs[n as usize];
+        let base = self.batch.steps.len() as u32;
+        for (j, ins) in prog.ins.iter().enumerate() {
+            let (memo, leaf) = match ins.leaf {
+                Leaf::Check(i) => {
+                    let check = &filter.leaves.checks[i as usize];
+                    let m = check.memo as usize;
+                    if m >= self.by_memo.len() {
+                        self.by_memo.resize(m + 1, NONE);
+                    }
+                    if self.by_memo[m] == NONE {
+                        self.by_memo[m] = self.batch.checks.len() as u32;
+                        self.batch.checks.push(Arc::clone(check));
+                    }
+                    (check.memo, self.by_memo[m])
+                }
+                Leaf::EvtType(i) => {
+                    self.batch
+                        .evts
+                        .push(Arc::clone(&filter.leaves.evts[i as usize]));
+                    (0, EVT | (self.batch.evts.len() as u32 - 1))
+                }
+            };
+            let at = base + j as u32;
+            let target = |t: u32, when_true: bool, pending: &mut Vec<(u32, bool)>| match t {
+                super::prog::ACCEPT => MATCH + pos,
+                super::prog::REJECT => {
+                    pending.push((at, when_true));
+                    NONE
+                }
+                t => base + t,
+            };
+            let on_true = target(ins.on_true, true, &mut self.fresh);
+            let on_false = target(ins.on_false, false, &mut self.fresh);
+            self.batch.steps.push(Step {
+                memo,
+                leaf,
+                on_true,
+                on_false,
+            });
+        }
+        match prog.entry {
+            super::prog::ACCEPT => MATCH + pos,
+            e => base + e,
+        }
+    }
+
+    /// The finished batch.
+    pub fn build(mut self) -> Batch {
+        self.link(NONE);
+        self.batch
+    }
+}
+
+impl Batch {
+    /// True when no filter can match.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The ids of the filters, in order.
+    pub fn ids(&self) -> &[u32] {
+        &self.ids
+    }
+
+    /// The id of the first filter (in the order they were added) that the
+    /// event in `cx` satisfies; the event must be of the batch's code.
+    /// Field values and check results are read through `cache` (call
+    /// [`FieldCache::reset`] between events).
+    #[inline]
+    pub fn first_match<'a>(&self, cx: &Ctx<'a>, cache: &mut FieldCache<'a>) -> Option<u32> {
+        cache.bind(self.layout);
+        let mut pc = self.entry;
+        while let Some(step) = self.steps.get(pc as usize) {
+            let hit = if step.leaf & EVT != 0 {
+                self.evts
+                    .get((step.leaf & !EVT) as usize)
+                    .is_some_and(|e| e.eval(cx))
+            } else if let Some(r) = cache.recalled(step.memo) {
+                r
+            } else {
+                let r = self
+                    .checks
+                    .get(step.leaf as usize)
+                    .is_some_and(|c| c.eval_uncached(cx, cache));
+                cache.remember(step.memo, r);
+                r
+            };
+            pc = if hit { step.on_true } else { step.on_false };
+        }
+        if pc == NONE {
+            return None;
+        }
+        self.ids.get(pc.checked_sub(MATCH)? as usize).copied()
+    }
+}
