@@ -6,11 +6,14 @@ use crate::append::{self, AppendOutput, CompiledField};
 use crate::select::{NamePattern, has_any_tag};
 use crate::stats::Stats;
 use peregrine_event::EVENT_COUNT;
-use peregrine_filter::compile::{self, Batch, BatchBuilder, FieldCache, FieldInterner, Filter};
+use peregrine_filter::compile::{
+    self, Batch, BatchBuilder, FieldCache, FieldInterner, Filter, Plan,
+};
 use peregrine_filter::extract::{Ctx, extract};
 use peregrine_filter::{Field, OutputFormat, Segment, Value};
 use peregrine_rules::{LoadedRule, Priority};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// One compiled rule.
 pub struct Rule {
@@ -97,7 +100,7 @@ pub struct Engine {
     /// Per event code: the enabled rules that can match it, in load
     /// order, each with its condition specialized for the code, joined
     /// into one program.
-    index: Vec<Batch>,
+    index: Vec<Arc<Batch>>,
     /// The per-event field cache, kept between events to reuse its memory.
     cache: Option<FieldCache<'static>>,
     stats: Stats,
@@ -196,15 +199,18 @@ impl Engine {
     }
 
     fn rebuild_index(&mut self) {
-        let mut builders: Vec<BatchBuilder> =
-            (0..EVENT_COUNT).map(|_| BatchBuilder::new()).collect();
+        // Per code: the rules that can match it, with their plans.
+        let mut plans: Vec<Vec<(u32, Plan)>> = vec![Vec::new(); EVENT_COUNT];
         for (i, rule) in self.rules.iter_mut().enumerate() {
             if !rule.enabled {
                 continue;
             }
             let mut add = |c: usize| {
-                if let Some(b) = builders.get_mut(c) {
-                    b.push(i as u32, &mut rule.filter, c as u16);
+                if let Some(list) = plans.get_mut(c) {
+                    let plan = rule.filter.plan_for(c as u16);
+                    if plan != Plan::Never {
+                        list.push((i as u32, plan));
+                    }
                 }
             };
             match &rule.codes {
@@ -212,7 +218,22 @@ impl Engine {
                 None => (0..EVENT_COUNT).for_each(add),
             }
         }
-        self.index = builders.into_iter().map(BatchBuilder::build).collect();
+        // Codes with the same rules and plans (the versions of one call)
+        // share one joined program.
+        let mut built: HashMap<Vec<(u32, Plan)>, Arc<Batch>> = HashMap::new();
+        self.index = plans
+            .into_iter()
+            .map(|list| {
+                let rules = &self.rules;
+                Arc::clone(built.entry(list).or_insert_with_key(|list| {
+                    let mut b = BatchBuilder::new();
+                    for &(i, plan) in list {
+                        b.push(i, &rules[i as usize].filter, plan);
+                    }
+                    Arc::new(b.build())
+                }))
+            })
+            .collect();
     }
 
     /// True when some enabled rule can match events of `code`: events

@@ -77,10 +77,10 @@ impl BatchBuilder {
         }
     }
 
-    /// Adds `filter`, specialized for `code`, under the caller's `id`.
-    /// Filters that can never match events of `code` are left out.
-    pub fn push(&mut self, id: u32, filter: &mut Filter, code: u16) {
-        let plan = filter.plan_for(code);
+    /// Adds `filter` with its `plan` for the batch's event code
+    /// ([`Filter::plan_for`]) under the caller's `id`. Filters that can
+    /// never match ([`Plan::Never`]) are left out.
+    pub fn push(&mut self, id: u32, filter: &Filter, plan: Plan) {
         let pos = self.batch.ids.len() as u32;
         let entry = match plan {
             Plan::Never => return,
@@ -162,8 +162,70 @@ impl BatchBuilder {
     /// The finished batch.
     pub fn build(mut self) -> Batch {
         self.link(NONE);
+        thread_jumps(&mut self.batch);
         self.batch
     }
+}
+
+/// Check results known on the way to a step: `(check id, result)`, sorted.
+type Facts = Vec<(u32, bool)>;
+
+/// Jump threading: a jump to a step whose check's result is already known
+/// on every way there (the same macro tested by the rule before) goes
+/// straight to that step's successor. Steps only jump forward, so one pass
+/// in order sees every jump into a step before the step itself; what is
+/// known at a step is what all jumps into it agree on.
+fn thread_jumps(batch: &mut Batch) {
+    let n = batch.steps.len();
+    let mut known: Vec<Option<Facts>> = vec![None; n];
+    let entry = batch.entry;
+    batch.entry = thread(&batch.steps, entry, &Facts::new(), &mut known);
+    for at in 0..n {
+        let Some(facts) = known[at].take() else {
+            continue; // no longer reached
+        };
+        let step = batch.steps[at];
+        for when in [true, false] {
+            let mut f = facts.clone();
+            if step.leaf & EVT == 0
+                && let Err(i) = f.binary_search_by_key(&step.memo, |x| x.0)
+            {
+                f.insert(i, (step.memo, when));
+            }
+            let target = if when { step.on_true } else { step.on_false };
+            let t = thread(&batch.steps, target, &f, &mut known);
+            let s = &mut batch.steps[at];
+            if when {
+                s.on_true = t;
+            } else {
+                s.on_false = t;
+            }
+        }
+    }
+}
+
+/// Follows `target` past steps whose result `facts` knows; records what is
+/// known on arrival.
+fn thread(steps: &[Step], mut target: u32, facts: &Facts, known: &mut [Option<Facts>]) -> u32 {
+    while let Some(s) = steps.get(target as usize) {
+        if s.leaf & EVT != 0 {
+            break;
+        }
+        match facts.binary_search_by_key(&s.memo, |x| x.0) {
+            Ok(i) => target = if facts[i].1 { s.on_true } else { s.on_false },
+            Err(_) => break,
+        }
+    }
+    if let Some(k) = known.get_mut(target as usize) {
+        *k = Some(match k.take() {
+            None => facts.clone(),
+            Some(mut old) => {
+                old.retain(|x| facts.binary_search(x).is_ok());
+                old
+            }
+        });
+    }
+    target
 }
 
 impl Batch {
@@ -206,5 +268,86 @@ impl Batch {
             return None;
         }
         self.ids.get(pc.checked_sub(MATCH)? as usize).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{FieldInterner, compile_with};
+    use crate::condition::parse;
+    use peregrine_event::code;
+
+    fn batch(conds: &[&str]) -> Batch {
+        let mut fields = FieldInterner::new();
+        let mut b = BatchBuilder::new();
+        for (i, text) in conds.iter().enumerate() {
+            let mut f = compile_with(&parse(text).unwrap(), text, &mut fields).unwrap();
+            let plan = f.plan_for(code::SYSCALL_OPEN_X);
+            b.push(i as u32, &f, plan);
+        }
+        b.build()
+    }
+
+    #[test]
+    fn known_results_are_jumped_over() {
+        let b = batch(&[
+            "proc.name = cat and fd.num > 3",
+            "proc.name = cat and fd.num < 2",
+            "proc.name = cat and fd.num = 7",
+        ]);
+        let first = b.steps[b.entry as usize];
+        // `proc.name = cat` false: no later rule can hold.
+        assert_eq!(first.on_false, NONE);
+        // `fd.num > 3` false: the next rule resumes after its own
+        // `proc.name = cat`, known true on the way.
+        let second = b.steps[first.on_true as usize];
+        let resumed = b.steps[second.on_false as usize];
+        assert_ne!(resumed.memo, first.memo);
+        assert_ne!(resumed.memo, second.memo);
+        // `fd.num > 3` true: the first rule matches.
+        assert_eq!(second.on_true, MATCH);
+    }
+
+    /// The steps reachable from the entry.
+    fn reachable(b: &Batch) -> Vec<u32> {
+        let mut seen = vec![false; b.steps.len()];
+        let mut todo = vec![b.entry];
+        while let Some(i) = todo.pop() {
+            let Some(s) = b.steps.get(i as usize) else {
+                continue;
+            };
+            if !std::mem::replace(&mut seen[i as usize], true) {
+                todo.extend([s.on_true, s.on_false]);
+            }
+        }
+        (0..b.steps.len() as u32)
+            .filter(|&i| seen[i as usize])
+            .collect()
+    }
+
+    #[test]
+    fn facts_that_differ_by_path_are_not_assumed() {
+        // The second rule's test is reached with `fd.num > 3` known false
+        // (cat, small fd) or unknown (not cat): the third rule, after it,
+        // must keep its own test of `fd.num > 3`.
+        let b = batch(&[
+            "proc.name = cat and fd.num > 3",
+            "proc.name = dog",
+            "fd.num > 3",
+        ]);
+        let reached = reachable(&b);
+        let third: Vec<&Step> = reached
+            .iter()
+            .map(|&i| &b.steps[i as usize])
+            .filter(|s| s.on_true == MATCH + 2)
+            .collect();
+        assert_eq!(third.len(), 1, "{:?}", b.steps);
+        // Every path still ends: a match of some rule, or none.
+        for s in reached.iter().map(|&i| b.steps[i as usize]) {
+            for t in [s.on_true, s.on_false] {
+                assert!(t == NONE || (MATCH..MATCH + 3).contains(&t) || reached.contains(&t));
+            }
+        }
     }
 }

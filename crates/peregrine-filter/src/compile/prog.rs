@@ -182,7 +182,7 @@ fn emit(n: &Folded, t: u32, f: u32, ins: &mut Vec<Ins>) -> u32 {
 }
 
 /// What a filter does on events of one code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Plan {
     /// It never matches.
     Never,

@@ -1237,7 +1237,9 @@ fn batches_return_the_first_filter_that_holds() {
     let batch = |ids: &[u32], filters: &mut [Filter]| {
         let mut b = BatchBuilder::new();
         for &i in ids {
-            b.push(i * 10, &mut filters[i as usize], code);
+            let f = &mut filters[i as usize];
+            let plan = f.plan_for(code);
+            b.push(i * 10, f, plan);
         }
         b.build()
     };
