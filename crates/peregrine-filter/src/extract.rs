@@ -618,7 +618,7 @@ fn extract_state<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
         ProcName => Some(text(&info.comm)),
         ProcExe => Some(text(&info.exe)),
         ProcExepath => Some(text(&info.exepath)),
-        ProcArgs => owned(info.args.join(" ")),
+        ProcArgs => owned(info.args.joined()),
         ProcCmdline => owned(cmdline(t)),
         ProcCmdnargs => Some(Value::U64(info.args.len() as u64)),
         ProcExeline => {
@@ -628,16 +628,8 @@ fn extract_state<'a>(field: &Field, cx: &Ctx<'a>) -> Option<Value<'a>> {
             owned(s)
         }
         ProcEnv => match &field.arg {
-            FieldArg::Name(key) => {
-                let prefix = format!("{key}=");
-                let v = info
-                    .env
-                    .iter()
-                    .find_map(|e| e.strip_prefix(&prefix))
-                    .unwrap_or("");
-                Some(text(v))
-            }
-            _ => owned(info.env.join(" ")),
+            FieldArg::Name(key) => Some(Value::Str(info.env.value_of(key).unwrap_or_default())),
+            _ => owned(info.env.joined()),
         },
         ProcCwd => Some(text(state.cwd(t))),
         ProcTty => Some(Value::U64(info.tty as u64)),

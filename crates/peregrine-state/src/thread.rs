@@ -1,5 +1,6 @@
 //! Threads, process information, users and groups.
 
+use std::borrow::Cow;
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
@@ -46,6 +47,40 @@ impl NulList {
         match &self.0 {
             None => Some(&[]),
             Some(i) => i.raw.as_deref(),
+        }
+    }
+
+    /// The items joined with spaces (sinsp's `proc.env`, `proc.args`),
+    /// straight from the event's bytes when the list came from one, so a
+    /// long list read once is not split first.
+    pub fn joined(&self) -> String {
+        match self.0.as_ref().and_then(|i| i.raw.as_deref()) {
+            Some(raw) => {
+                let raw = raw.strip_suffix(&[0]).unwrap_or(raw);
+                let spaced: Vec<u8> = raw.iter().map(|&c| if c == 0 { b' ' } else { c }).collect();
+                match String::from_utf8(spaced) {
+                    Ok(s) => s,
+                    Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                }
+            }
+            _ => self.as_slice().join(" "),
+        }
+    }
+
+    /// The value of the first item `key=value` (`proc.env[KEY]`).
+    pub fn value_of(&self, key: &str) -> Option<Cow<'_, str>> {
+        match self.0.as_ref().and_then(|i| i.raw.as_deref()) {
+            Some(raw) => {
+                let raw = raw.strip_suffix(&[0]).unwrap_or(raw);
+                raw.split(|&c| c == 0).find_map(|item| {
+                    let v = item.strip_prefix(key.as_bytes())?.strip_prefix(b"=")?;
+                    Some(String::from_utf8_lossy(v))
+                })
+            }
+            _ => self.as_slice().iter().find_map(|e| {
+                let v = e.strip_prefix(key)?.strip_prefix('=')?;
+                Some(Cow::Borrowed(v))
+            }),
         }
     }
 
@@ -412,6 +447,36 @@ mod tests {
         assert!(!v.is_raw(b"x"));
         assert_eq!(v, NulList::from_raw(b"x"));
         assert_eq!(l.clone().join(" "), "a b\u{fffd}  c");
+    }
+
+    #[test]
+    fn nul_list_joins_and_looks_up_as_its_split_form() {
+        let raws: [&[u8]; 6] = [
+            b"A=1\0B=x\xff\0\0C=\0",
+            b"PATH=/bin\0HOME=/root",
+            b"\0",
+            b"K=\xe2\x82\0K=2\0",
+            b"noequals\0A==b\0",
+            b"",
+        ];
+        for raw in raws {
+            let l = NulList::from_raw(raw);
+            let split: Vec<String> = l.as_slice().to_vec();
+            // Before and after the lazy split, from the bytes or the strings.
+            for list in [
+                NulList::from_raw(raw),
+                l.clone(),
+                NulList::from(split.clone()),
+            ] {
+                assert_eq!(list.joined(), split.join(" "), "{raw:?}");
+                for key in ["A", "B", "C", "K", "PATH", "HOME", "noequals", "Z", ""] {
+                    let want = split
+                        .iter()
+                        .find_map(|e| e.strip_prefix(&format!("{key}=")));
+                    assert_eq!(list.value_of(key).as_deref(), want, "{raw:?} {key}");
+                }
+            }
+        }
     }
 
     #[test]
