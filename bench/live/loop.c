@@ -3,6 +3,11 @@
  *   loop getppid N     N getppid() calls
  *   loop orc N         N x (openat /etc/hostname, read 64 bytes, close)
  *   loop forkexec N    N x (fork, execve /bin/true, waitpid)
+ *   loop dupclose N    N x (dup of an fd open on /dev/null, close of the
+ *                      copy): two cheap syscalls that the state set
+ *                      attaches, each a successful call that the engine's
+ *                      fd table follows (an fd added, then removed), so
+ *                      two events per iteration at a high rate
  *
  * Prints "<wall ns per iteration> <total wall ns> <cpu ns per iteration>"
  * on stdout. The CPU time is the loop's own (user + system, this process
@@ -39,7 +44,7 @@ static long long cpu_ns(void) {
 
 int main(int argc, char **argv) {
 	if(argc < 3) {
-		fprintf(stderr, "usage: loop getppid|orc|forkexec N\n");
+		fprintf(stderr, "usage: loop getppid|orc|forkexec|dupclose N\n");
 		return 2;
 	}
 	long n = atol(argv[2]);
@@ -64,6 +69,21 @@ int main(int argc, char **argv) {
 				return 1;
 			close(fd);
 		}
+	} else if(!strcmp(argv[1], "dupclose")) {
+		int fd = open("/dev/null", O_RDONLY);
+		if(fd < 0) {
+			perror("/dev/null");
+			return 1;
+		}
+		for(long i = 0; i < n; i++) {
+			int copy = dup(fd);
+			if(copy < 0) {
+				perror("dup");
+				return 1;
+			}
+			close(copy);
+		}
+		close(fd);
 	} else if(!strcmp(argv[1], "forkexec")) {
 		char *const av[] = {"true", NULL};
 		char *const ev[] = {"PATH=/bin:/usr/bin", NULL};
