@@ -204,6 +204,94 @@ pub struct LoadedRule {
 /// Stack size of the thread that reads and compiles one content.
 pub const LOAD_STACK_SIZE: usize = 256 << 20;
 
+/// One file of [`Loader::load_files`]: its result, or the compile that
+/// will give it.
+enum LoadStep<'scope, 'p> {
+    /// The last file, read and compiled.
+    Last(LoadResult),
+    /// A file that could not be read: loading stops there.
+    Stopped(LoadResult),
+    /// A file read, compiling on another thread: its result, the collector
+    /// as it left it and the rules.
+    Compiling(&'p str, std::thread::ScopedJoinHandle<'scope, Compiled>),
+}
+
+/// What a background compile gives back.
+type Compiled = (LoadResult, Collector, Vec<LoadedRule>);
+
+/// The results of [`Loader::load_files`] up to the first that failed, in
+/// order; when the load stopped before the last file, the collector as
+/// the failing compile saw it and the rules of the last compile.
+fn finish(
+    steps: Vec<LoadStep<'_, '_>>,
+) -> (Vec<LoadResult>, Option<Collector>, Option<Vec<LoadedRule>>) {
+    let mut results = Vec::new();
+    let mut last_rules = None;
+    for step in steps {
+        let (res, snapshot) = match step {
+            // Its compile wrote the rules.
+            LoadStep::Last(res) => {
+                results.push(res);
+                return (results, None, None);
+            }
+            LoadStep::Stopped(res) => {
+                results.push(res);
+                return (results, None, last_rules);
+            }
+            LoadStep::Compiling(path, h) => match h.join() {
+                Ok((res, snapshot, out)) => {
+                    last_rules = Some(out);
+                    (res, Some(snapshot))
+                }
+                Err(_) => (internal_error(path), None),
+            },
+        };
+        let ok = res.successful;
+        results.push(res);
+        if !ok {
+            return (results, snapshot, last_rules);
+        }
+    }
+    (results, None, None)
+}
+
+/// Spawns `f` on a thread with the loader's stack size.
+fn spawn_big<'scope, T: Send + 'scope>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> std::io::Result<std::thread::ScopedJoinHandle<'scope, T>> {
+    std::thread::Builder::new()
+        .stack_size(LOAD_STACK_SIZE)
+        .spawn_scoped(s, f)
+}
+
+/// The result of a load that failed inside the loader itself.
+fn internal_error(name: &str) -> LoadResult {
+    let mut res = LoadResult::new(name);
+    res.add_error(
+        ErrorCode::Validate,
+        "internal error while loading rules",
+        Context::root(name),
+    );
+    res
+}
+
+/// The text of a rules file, or the `LOAD_ERR_FILE_READ` result.
+fn read_text(path: &str) -> Result<String, LoadResult> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) => {
+            let mut res = LoadResult::new(path);
+            res.add_error(
+                ErrorCode::FileRead,
+                format!("Could not open file {path} for reading: {e}"),
+                Context::root(path),
+            );
+            Err(res)
+        }
+    }
+}
+
 /// Loads rules contents one after the other, keeping what was read.
 pub struct Loader {
     config: Config,
@@ -250,11 +338,7 @@ impl Loader {
         });
         match done {
             Some(Ok(r)) => res = r,
-            Some(Err(_)) => res.add_error(
-                ErrorCode::Validate,
-                "internal error while loading rules",
-                Context::root(name),
-            ),
+            Some(Err(_)) => res = internal_error(name),
             None => work(&mut res),
         }
         res
@@ -262,21 +346,100 @@ impl Loader {
 
     /// Reads a file and loads it; a read failure gives `LOAD_ERR_FILE_READ`.
     pub fn load_file(&mut self, path: &str) -> LoadResult {
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                self.load(path, &text)
-            }
-            Err(e) => {
-                let mut res = LoadResult::new(path);
-                res.add_error(
-                    ErrorCode::FileRead,
-                    format!("Could not open file {path} for reading: {e}"),
-                    Context::root(path),
-                );
-                res
+        match read_text(path) {
+            Ok(text) => self.load(path, &text),
+            Err(res) => res,
+        }
+    }
+
+    /// Loads files in order and stops after the first that fails, as
+    /// Falco does: the results, the rules and the collector are those of
+    /// [`Loader::load_file`] called on each in turn until one is not
+    /// successful. It is faster on several files: their YAML is parsed on
+    /// another thread while the files before are read, and the compile
+    /// that follows every file but the last (for its errors and warnings
+    /// only: the last one's gives the rules) runs on another thread while
+    /// the next file is read.
+    pub fn load_files(&mut self, paths: &[&str]) -> Vec<LoadResult> {
+        let texts: Vec<Result<String, LoadResult>> = paths.iter().map(|p| read_text(p)).collect();
+        for (path, text) in paths.iter().zip(&texts) {
+            if let Ok(t) = text {
+                self.contents.insert(path.to_string(), t.clone());
             }
         }
+        let (config, collector, rules) = (&self.config, &mut self.collector, &mut self.rules);
+        let texts = &texts;
+        let (results, restore, last_rules) = std::thread::scope(|s| {
+            let (parsed_tx, parsed_rx) = std::sync::mpsc::channel();
+            // Parses every file but the first, in order, ahead of the reads.
+            let parser = spawn_big(s, move || {
+                for t in texts.iter().skip(1) {
+                    if parsed_tx
+                        .send(t.as_ref().ok().map(|t| yaml::load_all(t)))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            let driver = spawn_big(s, move || {
+                let mut steps = Vec::new();
+                for (i, (&path, text)) in paths.iter().zip(texts).enumerate() {
+                    let text = match text {
+                        Ok(t) => t,
+                        Err(res) => {
+                            steps.push(LoadStep::Stopped(res.clone()));
+                            break;
+                        }
+                    };
+                    let parsed = match i {
+                        0 => None,
+                        _ => parsed_rx.recv().ok().flatten(),
+                    };
+                    let parsed = parsed.unwrap_or_else(|| yaml::load_all(text));
+                    let mut res = LoadResult::new(path);
+                    if !reader::read_parsed(config, collector, &mut res, path, parsed) {
+                        steps.push(LoadStep::Stopped(res));
+                        break;
+                    }
+                    if i + 1 == paths.len() {
+                        compiler::compile(config, collector, &mut res, rules);
+                        steps.push(LoadStep::Last(res));
+                        break;
+                    }
+                    let snapshot = collector.clone();
+                    let compiling = spawn_big(s, move || {
+                        let mut out = Vec::new();
+                        compiler::compile(config, &snapshot, &mut res, &mut out);
+                        (res, snapshot, out)
+                    });
+                    steps.push(match compiling {
+                        Ok(h) => LoadStep::Compiling(path, h),
+                        Err(_) => LoadStep::Stopped(internal_error(path)),
+                    });
+                }
+                steps
+            });
+            let steps = match driver.map(|h| h.join()) {
+                Ok(Ok(steps)) => steps,
+                _ => vec![LoadStep::Stopped(internal_error(
+                    paths.first().unwrap_or(&""),
+                ))],
+            };
+            if let Ok(h) = parser {
+                let _ = h.join();
+            }
+            finish(steps)
+        });
+        // Loading stopped before the last file: back to what the files up
+        // to there left, as if the later ones were never read.
+        if let Some(snapshot) = restore {
+            self.collector = snapshot;
+        }
+        if let Some(out) = last_rules {
+            self.rules = out;
+        }
+        results
     }
 
     /// The rules compiled by the last successful load, in definition order.

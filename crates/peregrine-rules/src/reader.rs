@@ -727,8 +727,20 @@ pub fn read(
     name: &str,
     content: &str,
 ) -> bool {
+    read_parsed(cfg, col, res, name, yaml::load_all(content))
+}
+
+/// [`read`] for a content whose YAML is already parsed
+/// ([`yaml::load_all`]), so that parsing can happen elsewhere.
+pub fn read_parsed(
+    cfg: &Config,
+    col: &mut Collector,
+    res: &mut LoadResult,
+    name: &str,
+    parsed: Result<Vec<yaml::Node>, yaml::YamlError>,
+) -> bool {
     let root = Context::root(name);
-    let docs = match yaml::load_all(content) {
+    let docs = match parsed {
         Ok(d) => d,
         Err(e) => {
             let ctx = root.child(e.mark, ItemType::ValueFor, "");

@@ -81,8 +81,12 @@ pub fn load_rules_files(app: &mut App) -> Result<Flow, String> {
         files.extend(expand(p)?);
     }
     let mut loader = loader();
-    for file in &files {
-        let res = loader.load_file(&file.to_string_lossy());
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.to_string_lossy().into_owned())
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    for res in loader.load_files(&names) {
         if !res.successful {
             return Err(res.as_verbose_text(loader.contents()));
         }
