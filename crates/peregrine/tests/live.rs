@@ -220,3 +220,39 @@ fn live_drops_reach_the_drop_actions_and_the_stats() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn live_reload_names_the_syscalls_the_probe_lacks() {
+    let dir = std::env::temp_dir().join(format!("peregrine-live-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = dir.join("rules.yaml");
+    std::fs::write(&rules, RULES).unwrap();
+    let config = dir.join("falco.yaml");
+    std::fs::write(&config, "log_stderr: true\nlog_level: info\n").unwrap();
+    let mut live = start_live(
+        peregrine().arg("-c").arg(&config).arg("-r").arg(&rules),
+        "live capture:",
+    );
+    assert!(
+        !live.log.iter().any(|l| l.contains("ptrace")),
+        "ptrace attached at start: {:?}",
+        live.log
+    );
+    // A rule on a syscall neither the first rules nor the state need.
+    let more = format!(
+        "{RULES}- rule: Ptrace\n  desc: d\n  condition: evt.type = ptrace\n  output: o\n  priority: INFO\n"
+    );
+    std::fs::write(&rules, more).unwrap();
+    signal(live.child.id(), "HUP");
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let warning = lines_until(&live.err, deadline, "did not attach at start", &mut seen);
+    let reloaded = lines_until(&live.err, deadline, "rules reloaded", &mut seen);
+    live.log.extend(seen);
+    let (status, log) = live.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+    let warning = warning.unwrap_or_else(|| panic!("no warning on reload: {log:#?}"));
+    assert!(warning.contains("(ptrace)"), "{warning}");
+    assert!(reloaded.is_some(), "{log:#?}");
+    assert!(status.success(), "{status:?}: {log:#?}");
+}

@@ -275,8 +275,19 @@ impl EventSource for Probe {
     }
 }
 
-/// Loads and attaches the probe and seeds the state from /proc; returns
-/// the replay over the probe and a handle on its drop counters.
+/// What [`open`] gives: the replay over the probe, a handle on its drop
+/// counters and the syscalls it attached.
+pub struct Opened {
+    /// The event loop's source.
+    pub replay: Replay,
+    /// The probe's drop counters.
+    pub counters: ProbeCounters,
+    /// The syscalls selected for the probe (those this kernel lacks
+    /// included: a reload would select them again).
+    pub attached: Vec<String>,
+}
+
+/// Loads and attaches the probe and seeds the state from /proc.
 pub fn open(
     engine: &Engine,
     all: bool,
@@ -284,7 +295,7 @@ pub fn open(
     probe: &ProbeSettings,
     hostname: String,
     writer: Option<&mut CaptureWriter>,
-) -> Result<(Replay, ProbeCounters), String> {
+) -> Result<Opened, String> {
     let syscalls = selected_syscalls(engine, all, base);
     let options = LiveOptions {
         syscalls: &syscalls,
@@ -304,6 +315,7 @@ pub fn open(
     );
     // The drop monitor reads the probe's counters through this handle.
     let counters = source.counters();
+    let attached = syscalls.iter().map(|s| s.to_string()).collect();
     let (threads, fds) = proc_scan::scan();
     let users = (read_users("/etc/passwd"), read_groups("/etc/group"));
     if let Some(w) = writer {
@@ -320,7 +332,21 @@ pub fn open(
         RenderOptions::FALCO,
         hostname,
     );
-    Ok((replay, counters))
+    Ok(Opened {
+        replay,
+        counters,
+        attached,
+    })
+}
+
+/// The syscalls that `selected` has and `attached` has not: what rules
+/// loaded after the probe was attached want but cannot see.
+pub fn not_attached<'s>(selected: &[&'s str], attached: &[String]) -> Vec<&'s str> {
+    selected
+        .iter()
+        .filter(|s| !attached.iter().any(|a| a == *s))
+        .copied()
+        .collect()
 }
 
 /// A capture file being written (`-w`).

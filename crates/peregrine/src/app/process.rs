@@ -28,6 +28,8 @@ pub struct Source {
     writer: Option<super::live::CaptureWriter>,
     /// Live: the probe's drop counters, for the drop monitor and stats.
     probe: Option<ProbeCounters>,
+    /// Live: the syscalls the probe attached.
+    attached: Option<Vec<String>>,
 }
 
 /// Opens the capture file (`-e` or `engine.replay.capture_file`), or
@@ -62,7 +64,7 @@ pub fn open_source(app: &mut App) -> Result<Flow, String> {
             let engine = app.engine.as_ref().expect("rules loaded");
             let base = super::live::BaseSyscalls::from_config(config)?;
             let probe = super::live::ProbeSettings::from_config(config)?;
-            let (replay, counters) = super::live::open(
+            let opened = super::live::open(
                 engine,
                 app.args.all_events,
                 &base,
@@ -72,14 +74,17 @@ pub fn open_source(app: &mut App) -> Result<Flow, String> {
             )?;
             let program_output = outputs_config(config, app.args)?.program.enabled;
             log_privileges(super::privileges::drop_after_attach(program_output));
-            ("live capture".to_string(), replay, Some(counters))
+            let probe = Some((opened.counters, opened.attached));
+            ("live capture".to_string(), opened.replay, probe)
         }
     };
+    let (probe, attached) = probe.unzip();
     app.source = Some(Source {
         path,
         replay,
         writer,
         probe,
+        attached,
     });
     Ok(Flow::Next)
 }
@@ -119,6 +124,7 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
         mut replay,
         mut writer,
         probe,
+        attached,
     } = app.source.take().expect("source opened");
     let config = app.config.as_ref().expect("config loaded");
     let outputs_config = outputs_config(config, app.args)?;
@@ -138,7 +144,8 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
             app.watcher.as_ref(),
             config,
             start_outputs,
-        ),
+        )
+        .with_attached(attached),
         monitors: &mut monitors,
         deadline: (app.args.duration > 0)
             .then(|| Instant::now() + Duration::from_secs(app.args.duration)),

@@ -4,6 +4,7 @@
 //! the new files do not load, the running engine stays and the error is
 //! logged. Also acts on stop and reopen requests.
 
+use super::live;
 use super::logging::{self, Level};
 use super::signals::Control;
 use super::{App, Flow, rules};
@@ -157,6 +158,8 @@ pub struct Ops<'a> {
     watcher: Option<&'a Watcher>,
     outputs_settings: Vec<Option<String>>,
     start_outputs: fn(&Config, &FalcoArgs) -> Result<Outputs, String>,
+    /// Live: the syscalls the probe attached at start.
+    attached: Option<Vec<String>>,
 }
 
 impl<'a> Ops<'a> {
@@ -176,7 +179,15 @@ impl<'a> Ops<'a> {
             watcher,
             outputs_settings: output_settings(config),
             start_outputs,
+            attached: None,
         }
+    }
+
+    /// Live: the syscalls the probe attached, to tell on a reload which
+    /// ones the new rules would need in addition.
+    pub fn with_attached(mut self, attached: Option<Vec<String>>) -> Self {
+        self.attached = attached;
+        self
     }
 
     /// True when a request waits (cheap: call it before every event).
@@ -243,8 +254,37 @@ impl<'a> Ops<'a> {
         if let Some(w) = self.watcher {
             w.set_paths(watched_paths(&new.config, self.args));
         }
+        self.warn_not_attached(&new);
         *engine = new.engine;
         *format = new.alert_format;
         logging::log(Level::Info, "Configuration and rules reloaded");
+    }
+
+    /// The probe stays attached to the syscalls chosen at start (the
+    /// privileges to attach more were dropped): says which ones the new
+    /// rules and settings would add.
+    fn warn_not_attached(&self, new: &Rebuilt) {
+        let Some(attached) = &self.attached else {
+            return;
+        };
+        let base = match live::BaseSyscalls::from_config(&new.config) {
+            Ok(b) => b,
+            Err(e) => {
+                logging::log(Level::Warning, &e);
+                return;
+            }
+        };
+        let selected = live::selected_syscalls(&new.engine, self.args.all_events, &base);
+        let missing = live::not_attached(&selected, attached);
+        if !missing.is_empty() {
+            logging::log(
+                Level::Warning,
+                &format!(
+                    "the reloaded rules need syscalls the probe did not attach at start ({}): \
+                     events of those are not seen until peregrine restarts",
+                    missing.join(", ")
+                ),
+            );
+        }
     }
 }
