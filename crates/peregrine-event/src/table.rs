@@ -2,6 +2,8 @@
 //! parameter layouts, as defined by the driver schema.
 
 use crate::generated::EVENTS;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Type of one event parameter (`PT_*` in the driver schema).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -258,11 +260,15 @@ pub fn event_info(code: u16) -> Option<&'static EventInfo> {
 
 /// All event codes whose name is `name` (every version and direction).
 pub fn codes_named(name: &str) -> impl Iterator<Item = u16> + '_ {
-    EVENTS
-        .iter()
-        .enumerate()
-        .filter(move |(_, e)| e.name == name)
-        .map(|(i, _)| i as u16)
+    static BY_NAME: OnceLock<HashMap<&'static str, Vec<u16>>> = OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| {
+        let mut m: HashMap<&'static str, Vec<u16>> = HashMap::new();
+        for (i, e) in EVENTS.iter().enumerate() {
+            m.entry(e.name).or_default().push(i as u16);
+        }
+        m
+    });
+    by_name.get(name).into_iter().flatten().copied()
 }
 
 #[cfg(test)]

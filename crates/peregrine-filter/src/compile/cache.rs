@@ -1,11 +1,13 @@
 //! Field slots shared by all filters of an engine, and the per-event cache
 //! of extracted values indexed by slot.
 
+use super::ir::Check;
 use crate::extract::{Ctx, extract};
 use crate::field::Field;
 use crate::value::Value;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Gives every distinct field reference (`proc.name`, `proc.aname[2]`) a
@@ -17,6 +19,8 @@ pub struct FieldInterner {
     fields: Vec<Field>,
     /// Checks by key, for [`FieldCache`]'s per-event check results.
     pub(crate) checks: HashMap<String, u32>,
+    /// Per check id: the check, once built, for filters that have it too.
+    built: Vec<Option<Arc<Check>>>,
     layout: u64,
 }
 
@@ -28,6 +32,7 @@ impl Default for FieldInterner {
             by_name: HashMap::new(),
             fields: Vec::new(),
             checks: HashMap::new(),
+            built: Vec::new(),
             layout: NEXT_LAYOUT.fetch_add(1, Ordering::Relaxed),
         }
     }
@@ -70,6 +75,20 @@ impl FieldInterner {
     pub(crate) fn intern_check(&mut self, key: String) -> u32 {
         let n = self.checks.len() as u32;
         *self.checks.entry(key).or_insert(n)
+    }
+
+    /// The check of id `id`, if one was built ([`FieldInterner::keep`]).
+    pub(crate) fn built(&self, id: u32) -> Option<Arc<Check>> {
+        self.built.get(id as usize)?.clone()
+    }
+
+    /// Keeps `check`, of id `id`, for the next filters that have it.
+    pub(crate) fn keep(&mut self, id: u32, check: &Arc<Check>) {
+        let i = id as usize;
+        if i >= self.built.len() {
+            self.built.resize(i + 1, None);
+        }
+        self.built[i] = Some(Arc::clone(check));
     }
 
     /// The field of slot `slot`.

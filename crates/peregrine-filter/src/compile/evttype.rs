@@ -9,6 +9,7 @@
 
 use super::ir::{EvtTypeCheck, Node};
 use peregrine_event::{EVENT_COUNT, code, event_info};
+use std::sync::OnceLock;
 
 /// How a set covers the generic event codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,16 +32,20 @@ fn is_generic(c: usize) -> bool {
 
 impl Codes {
     fn all() -> Codes {
-        let mut bits = vec![0u64; EVENT_COUNT.div_ceil(64)];
-        for c in 0..EVENT_COUNT {
-            if !is_generic(c) && event_info(c as u16).is_some() {
-                bits[c / 64] |= 1 << (c % 64);
+        static ALL: OnceLock<Codes> = OnceLock::new();
+        ALL.get_or_init(|| {
+            let mut bits = vec![0u64; EVENT_COUNT.div_ceil(64)];
+            for c in 0..EVENT_COUNT {
+                if !is_generic(c) && event_info(c as u16).is_some() {
+                    bits[c / 64] |= 1 << (c % 64);
+                }
             }
-        }
-        Codes {
-            bits,
-            generic: Gen::All,
-        }
+            Codes {
+                bits,
+                generic: Gen::All,
+            }
+        })
+        .clone()
     }
 
     fn leaf(t: &EvtTypeCheck) -> Codes {

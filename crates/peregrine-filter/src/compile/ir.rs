@@ -11,6 +11,7 @@ use crate::registry::FieldId;
 use crate::value::FieldType;
 use peregrine_event::code;
 use peregrine_state::{State, Thread};
+use std::sync::Arc;
 
 /// A field type as the type rules see it: the base type and whether the
 /// field yields a list of values.
@@ -26,7 +27,8 @@ pub(crate) enum Node {
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
-    Check(Box<Check>),
+    /// Shared by every filter of an interner that has the same check.
+    Check(Arc<Check>),
     EvtType(Box<EvtTypeCheck>),
 }
 

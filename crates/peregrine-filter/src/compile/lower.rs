@@ -16,6 +16,7 @@ use memchr::memmem;
 use peregrine_event::{EVENT_COUNT, ParamType, codes_named, event_info};
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 /// A compile error before positions are turned into lines and columns.
 pub(crate) struct Fail {
@@ -452,7 +453,7 @@ impl<'i> Lower<'i> {
                 self.check = e.span;
                 let l = self.operand(lhs)?;
                 let memo = self.interner.intern_check(format!("{}|exists", l.ir.key()));
-                Node::Check(Box::new(Check {
+                Node::Check(Arc::new(Check {
                     lhs: l.ir,
                     rhs: RhsIr::Const(Matcher::Exists),
                     memo,
@@ -641,6 +642,18 @@ impl<'i> Lower<'i> {
                 op.cmp == CmpOp::Ne,
             ))));
         }
+        // The same check (a macro used by many rules) is built once.
+        let mut key = format!("{}|{op:?}|", l.ir.key());
+        for v in &values {
+            // Length-prefixed: no text can run into the next.
+            let quote = if v.quoted { 'q' } else { 'b' };
+            key.push_str(&format!("{quote}{}:", v.text.len()));
+            key.push_str(&v.text);
+        }
+        let memo = self.interner.intern_check(key);
+        if let Some(c) = self.interner.built(memo) {
+            return Ok(Node::Check(c));
+        }
         let base = l.ir.ty.base;
         let mut lits = Vec::with_capacity(values.len());
         for v in &values {
@@ -695,15 +708,13 @@ impl<'i> Lower<'i> {
                 },
             }
         };
-        let texts: Vec<(&str, bool)> = values.iter().map(|v| (v.text.as_str(), v.quoted)).collect();
-        let memo = self
-            .interner
-            .intern_check(format!("{}|{op:?}|{texts:?}", l.ir.key()));
-        Ok(Node::Check(Box::new(Check {
+        let check = Arc::new(Check {
             lhs: l.ir,
             rhs: RhsIr::Const(matcher),
             memo,
-        })))
+        });
+        self.interner.keep(memo, &check);
+        Ok(Node::Check(check))
     }
 
     fn err(&self, span: Span, message: String) -> Fail {
@@ -777,7 +788,7 @@ impl<'i> Lower<'i> {
         let memo = self
             .interner
             .intern_check(format!("{}|{op:?}|{}", l.ir.key(), r.ir.key()));
-        Ok(Node::Check(Box::new(Check {
+        Ok(Node::Check(Arc::new(Check {
             memo,
             rhs: RhsIr::Field {
                 op: cmp,

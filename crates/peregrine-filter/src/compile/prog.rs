@@ -51,7 +51,7 @@ impl Tree {
             Node::Or(c) => Tree::Or(c.into_iter().map(|x| Tree::of(x, leaves)).collect()),
             Node::Not(c) => Tree::Not(Box::new(Tree::of(*c, leaves))),
             Node::Check(c) => {
-                leaves.checks.push(Arc::new(*c));
+                leaves.checks.push(c);
                 Tree::Check(leaves.checks.len() as u32 - 1)
             }
             Node::EvtType(t) => {

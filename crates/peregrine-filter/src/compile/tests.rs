@@ -187,6 +187,19 @@ fn equal_checks_share_results_across_filters() {
     // `fd.typechar = 'f'` is one check; `proc.name = cat` and
     // `proc.name in (cat, dog)` are two.
     assert_eq!(fields.checks.len(), 3);
+    // The shared one is built once and held by both filters.
+    let shared: Vec<_> = fa
+        .leaves
+        .checks
+        .iter()
+        .filter(|a| {
+            fb.leaves
+                .checks
+                .iter()
+                .any(|b| std::sync::Arc::ptr_eq(a, b))
+        })
+        .collect();
+    assert_eq!(shared.len(), 1);
     let (st, evs) = world(Ev::Open);
     let view = EventView::parse(evs.last().unwrap()).unwrap();
     let stream = StreamInfo::default();
