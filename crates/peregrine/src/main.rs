@@ -9,6 +9,11 @@ mod synth;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// Loading rules and tracking processes allocate many small objects:
+/// mimalloc serves them in about half the time of the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match &cli.command {
