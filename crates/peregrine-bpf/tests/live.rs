@@ -577,3 +577,33 @@ fn a_full_ring_buffer_counts_its_drops() {
     assert!(n > 0 && n < 1000, "{n} events");
     assert!(src.drops().events >= n, "{:?}", src.drops());
 }
+
+/// This process's open perf events and BPF links (what keeps a program
+/// attached to a tracepoint).
+fn attachment_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|l| {
+            let l = l.to_string_lossy();
+            l.contains("perf_event") || l.contains("bpf_link") || l.contains("bpf-link")
+        })
+        .count()
+}
+
+#[test]
+fn dropping_the_source_detaches_every_program() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let before = attachment_fds();
+    let src = open(&["openat", "close", "dup", "read", "connect"]);
+    let attached = src.attached().len();
+    assert!(attached >= 5, "{:?}", src.attached());
+    let during = attachment_fds();
+    eprintln!("{before} attachment fds before, {during} with {attached} programs");
+    assert!(
+        during >= before + attached,
+        "{during} attachment fds with {attached} programs attached ({before} before)"
+    );
+    drop(src);
+    assert_eq!(attachment_fds(), before, "attachments left after drop");
+}
