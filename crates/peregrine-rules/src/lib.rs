@@ -211,13 +211,13 @@ enum LoadStep<'scope, 'p> {
     Last(LoadResult),
     /// A file that could not be read: loading stops there.
     Stopped(LoadResult),
-    /// A file read, compiling on another thread: its result, the collector
-    /// as it left it and the rules.
+    /// A file read, compiling on another thread ([`Compiled`]).
     Compiling(&'p str, std::thread::ScopedJoinHandle<'scope, Compiled>),
 }
 
-/// What a background compile gives back.
-type Compiled = (LoadResult, Collector, Vec<LoadedRule>);
+/// What a background compile gives back: its result, the collector it
+/// compiled when it failed, and the rules.
+type Compiled = (LoadResult, Option<Collector>, Vec<LoadedRule>);
 
 /// The results of [`Loader::load_files`] up to the first that failed, in
 /// order; when the load stopped before the last file, the collector as
@@ -241,7 +241,7 @@ fn finish(
             LoadStep::Compiling(path, h) => match h.join() {
                 Ok((res, snapshot, out)) => {
                     last_rules = Some(out);
-                    (res, Some(snapshot))
+                    (res, snapshot)
                 }
                 Err(_) => (internal_error(path), None),
             },
@@ -411,7 +411,9 @@ impl Loader {
                     let compiling = spawn_big(s, move || {
                         let mut out = Vec::new();
                         compiler::compile(config, &snapshot, &mut res, &mut out);
-                        (res, snapshot, out)
+                        // Only a failed compile needs what it saw kept.
+                        let kept = (!res.successful).then_some(snapshot);
+                        (res, kept, out)
                     });
                     steps.push(match compiling {
                         Ok(h) => LoadStep::Compiling(path, h),
