@@ -6,6 +6,7 @@ mod common;
 
 use common::{lines_until, peregrine, signal, start_live};
 use std::io::Read;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,18 +23,24 @@ const RULES: &str = r#"
   priority: NOTICE
 "#;
 
+/// A fresh directory for test `name` with `rules` in rules.yaml and
+/// `config` in falco.yaml: (directory, rules file, config file).
+fn setup(name: &str, rules: &str, config: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("peregrine-live-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (rules_file, config_file) = (dir.join("rules.yaml"), dir.join("falco.yaml"));
+    std::fs::write(&rules_file, rules).unwrap();
+    std::fs::write(&config_file, config).unwrap();
+    (dir, rules_file, config_file)
+}
+
 #[test]
 fn live_capture_alerts_on_real_commands() {
-    let dir = std::env::temp_dir().join(format!("peregrine-live-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let rules = dir.join("rules.yaml");
-    std::fs::write(&rules, RULES).unwrap();
-    let config = dir.join("falco.yaml");
-    std::fs::write(
-        &config,
+    let (dir, rules, config) = setup(
+        "alerts",
+        RULES,
         "stdout_output:\n  enabled: true\nlog_stderr: true\nlog_level: info\n",
-    )
-    .unwrap();
+    );
 
     let capture = dir.join("live.scap");
     let live = start_live(
@@ -136,23 +143,14 @@ fn live_capture_alerts_on_real_commands() {
 
 #[test]
 fn live_drops_reach_the_drop_actions_and_the_stats() {
-    let dir = std::env::temp_dir().join(format!("peregrine-live-drops-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     // A rule on read events, so that read is attached.
-    let rules = dir.join("rules.yaml");
-    std::fs::write(
-        &rules,
+    let (dir, rules, config) = setup(
+        "drops",
         "- rule: Never\n  desc: never matches\n  condition: evt.type = read and proc.name = peregrine-none\n  output: never\n  priority: DEBUG\n",
-    )
-    .unwrap();
-    let config = dir.join("falco.yaml");
-    std::fs::write(
-        &config,
         "stdout_output:\n  enabled: true\njson_output: true\nlog_stderr: true\n\
          engine:\n  kind: modern_ebpf\n  modern_ebpf:\n    buf_size_preset: 1\n\
          syscall_event_drops:\n  actions: [alert]\n  threshold: 0\n  rate: 10\n  max_burst: 10\n",
-    )
-    .unwrap();
+    );
     let stats = dir.join("stats.jsonl");
     let stats_arg = stats.to_string_lossy().into_owned();
     let live = start_live(
@@ -223,12 +221,7 @@ fn live_drops_reach_the_drop_actions_and_the_stats() {
 
 #[test]
 fn live_reload_names_the_syscalls_the_probe_lacks() {
-    let dir = std::env::temp_dir().join(format!("peregrine-live-reload-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let rules = dir.join("rules.yaml");
-    std::fs::write(&rules, RULES).unwrap();
-    let config = dir.join("falco.yaml");
-    std::fs::write(&config, "log_stderr: true\nlog_level: info\n").unwrap();
+    let (dir, rules, config) = setup("reload", RULES, "log_stderr: true\nlog_level: info\n");
     let mut live = start_live(
         peregrine().arg("-c").arg(&config).arg("-r").arg(&rules),
         "live capture:",

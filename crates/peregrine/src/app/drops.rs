@@ -548,6 +548,19 @@ pub fn internal_alert(
 mod tests {
     use super::*;
 
+    /// An empty configuration and outputs that print nothing.
+    fn quiet_app() -> (Config, Outputs) {
+        let app_config = Config::load(Some(Path::new("/dev/null")), &[]).unwrap();
+        let outputs = Outputs::new(
+            peregrine_outputs::OutputsConfig::from_lookup(|k| {
+                (k == "stdout_output.enabled").then(|| "false".to_string())
+            })
+            .unwrap(),
+        )
+        .unwrap();
+        (app_config, outputs)
+    }
+
     fn cfg(pairs: &[(&str, &str)], actions: &[&str]) -> Result<DropsConfig, String> {
         let acts: Vec<String> = actions.iter().map(|s| s.to_string()).collect();
         DropsConfig::from_lookup(
@@ -611,14 +624,7 @@ mod tests {
         let config = cfg(&[("syscall_event_drops.max_burst", "10")], &["ignore"]).unwrap();
         let src = Fake(Default::default());
         let mut m = DropMonitor::new(config, src.counters());
-        let app_config = Config::load(Some(Path::new("/dev/null")), &[]).unwrap();
-        let outputs = Outputs::new(
-            peregrine_outputs::OutputsConfig::from_lookup(|k| {
-                (k == "stdout_output.enabled").then(|| "false".to_string())
-            })
-            .unwrap(),
-        )
-        .unwrap();
+        let (app_config, outputs) = quiet_app();
         let mut ts = 1;
         let mut step = |m: &mut DropMonitor, evts: u64, drops: u64| {
             let mut c = src.0.get();
@@ -661,14 +667,7 @@ mod tests {
                 true
             }
         }
-        let app_config = Config::load(Some(Path::new("/dev/null")), &[]).unwrap();
-        let outputs = Outputs::new(
-            peregrine_outputs::OutputsConfig::from_lookup(|k| {
-                (k == "stdout_output.enabled").then(|| "false".to_string())
-            })
-            .unwrap(),
-        )
-        .unwrap();
+        let (app_config, outputs) = quiet_app();
         let src = Fixed(c);
         m.process(1, &src, &app_config, &outputs, "h", false);
         m.process(2 * ONE_SECOND_NS, &src, &app_config, &outputs, "h", false);

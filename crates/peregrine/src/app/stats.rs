@@ -308,6 +308,13 @@ pub fn shared() -> &'static Mutex<Option<Snapshot>> {
     SHARED.get_or_init(|| Mutex::new(None))
 }
 
+/// Makes `snap` the one the web server and reloads read.
+fn publish(snap: Snapshot) {
+    if let Ok(mut s) = shared().lock() {
+        *s = Some(snap);
+    }
+}
+
 /// Parses a Prometheus duration (`1h`, `15s`, `1m30s`, `500ms`) to
 /// milliseconds; a bare number is milliseconds (Falco's
 /// `parse_prometheus_interval`).
@@ -609,13 +616,7 @@ impl Monitors {
             sf.next = now + sf.interval;
             sf.sample(counters);
         }
-        let snap = Snapshot::take(
-            self.source.capture.events,
-            counters,
-            engine,
-            outputs,
-            self.start,
-        );
+        let snap = self.snapshot(counters, engine, outputs);
         if metrics_due && let Some((m, next, file)) = &mut self.metrics {
             *next = now + m.interval;
             emit_metrics(
@@ -629,9 +630,17 @@ impl Monitors {
             );
         }
         self.next_publish = now + PUBLISH_EVERY;
-        if let Ok(mut s) = shared().lock() {
-            *s = Some(snap);
-        }
+        publish(snap);
+    }
+
+    fn snapshot(&self, counters: DropCounters, engine: &Engine, outputs: &Outputs) -> Snapshot {
+        Snapshot::take(
+            self.source.capture.events,
+            counters,
+            engine,
+            outputs,
+            self.start,
+        )
     }
 
     /// Whether the `exit` drop action stopped processing.
@@ -646,16 +655,7 @@ impl Monitors {
         if let Some(sf) = &mut self.stats_file {
             sf.sample(counters);
         }
-        let snap = Snapshot::take(
-            self.source.capture.events,
-            counters,
-            engine,
-            outputs,
-            self.start,
-        );
-        if let Ok(mut s) = shared().lock() {
-            *s = Some(snap);
-        }
+        publish(self.snapshot(counters, engine, outputs));
     }
 
     /// Falco's drop summary (`event drop detected: N occurrences`).
