@@ -39,17 +39,19 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod proc_scan;
+mod ring;
 
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aya::maps::{ArrayOfMaps, Map, MapData, PerCpuArray, RingBuf};
+use aya::maps::{ArrayOfMaps, MapData, PerCpuArray};
 use aya::programs::TracePoint;
 use aya::programs::trace_point::TracePointLink;
 use aya::{Ebpf, EbpfLoader};
 use peregrine_event::code;
+use ring::RingReader;
 
 /// The compiled probe object.
 static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe.bpf.o"));
@@ -359,7 +361,7 @@ struct Head {
 
 /// A running live capture. Dropping it detaches every program.
 pub struct LiveSource {
-    rings: Vec<RingBuf<MapData>>,
+    rings: Vec<RingReader>,
     heads: Vec<Head>,
     counters: ProbeCounters,
     buf: Vec<u8>,
@@ -390,21 +392,32 @@ impl std::fmt::Debug for LiveSource {
     }
 }
 
-/// Copies the next well-formed record of `ring` to `out`; false when the
-/// ring is empty. Records too short for a header or whose `len` field
-/// disagrees are skipped.
-fn pull(ring: &mut RingBuf<MapData>, out: &mut Vec<u8>) -> bool {
-    while let Some(item) = ring.next() {
-        let b: &[u8] = &item;
-        let ok = b.len() >= peregrine_event::HEADER_LEN
-            && u32::from_le_bytes([b[16], b[17], b[18], b[19]]) as usize == b.len();
-        if ok {
-            out.clear();
-            out.extend_from_slice(b);
-            return true;
+/// True for a record long enough for an event header whose `len` field
+/// agrees with its size.
+fn well_formed(b: &[u8]) -> bool {
+    b.len() >= peregrine_event::HEADER_LEN
+        && u32::from_le_bytes([b[16], b[17], b[18], b[19]]) as usize == b.len()
+}
+
+/// The next well-formed record of `ring`; records that are not are skipped.
+fn next_well_formed(ring: &mut RingReader) -> Option<ring::Span> {
+    loop {
+        let span = ring.next_span()?;
+        if well_formed(ring.bytes(span)) {
+            return Some(span);
         }
     }
-    false
+}
+
+/// Copies the next well-formed record of `ring` to `out`; false when the
+/// ring is empty. Records that are not well formed are skipped.
+fn pull(ring: &mut RingReader, out: &mut Vec<u8>) -> bool {
+    let Some(span) = next_well_formed(ring) else {
+        return false;
+    };
+    out.clear();
+    out.extend_from_slice(ring.bytes(span));
+    true
 }
 
 /// Creates a BPF ring buffer of `bytes` bytes (`BPF_MAP_CREATE`; aya
@@ -457,7 +470,7 @@ fn create_ringbuf(name: &str, bytes: u32) -> std::io::Result<OwnedFd> {
 
 /// The `ringbufs` array of maps (its fd must stay open until every program
 /// that uses it is loaded) and the ring buffers it points to.
-type RingBuffers = (ArrayOfMaps<MapData, MapData>, Vec<RingBuf<MapData>>);
+type RingBuffers = (ArrayOfMaps<MapData, MapData>, Vec<RingReader>);
 
 /// Creates the ring buffers (`count` of `bytes` each) and points the slot
 /// of every possible CPU of the `ringbufs` array at its buffer.
@@ -468,9 +481,15 @@ fn ring_buffers(ebpf: &mut Ebpf, bytes: u32, of_cpu: &[u32], count: u32) -> Resu
     let mut outer: ArrayOfMaps<MapData, MapData> =
         ArrayOfMaps::try_from(outer).map_err(|e| Error::Load(format!("ringbufs: {e}")))?;
     let mut maps = Vec::new();
+    let mut rings = Vec::new();
     for i in 0..count {
         let fd = create_ringbuf(&format!("events{i}"), bytes)
             .map_err(|e| Error::Load(format!("creating ring buffer {i} ({bytes} bytes): {e}")))?;
+        // The mappings keep the buffer alive once its fd is closed.
+        rings.push(
+            RingReader::new(fd.as_fd(), bytes as usize)
+                .map_err(|e| Error::Load(format!("mapping ring buffer {i}: {e}")))?,
+        );
         maps.push(MapData::from_fd(fd).map_err(|e| Error::Load(format!("ring buffer {i}: {e}")))?);
     }
     for (cpu, ring) in of_cpu.iter().enumerate() {
@@ -478,14 +497,6 @@ fn ring_buffers(ebpf: &mut Ebpf, bytes: u32, of_cpu: &[u32], count: u32) -> Resu
             .set(cpu as u32, &maps[*ring as usize], 0)
             .map_err(|e| Error::Load(format!("ringbufs slot {cpu}: {e}")))?;
     }
-    let rings = maps
-        .into_iter()
-        .map(|data| {
-            Map::from_map_data(data)
-                .and_then(RingBuf::try_from)
-                .map_err(|e| Error::Load(format!("ring buffer: {e}")))
-        })
-        .collect::<Result<_>>()?;
     Ok((outer, rings))
 }
 
@@ -751,7 +762,13 @@ impl LiveSource {
     pub fn next_event(&mut self, timeout: Duration) -> Result<Option<&[u8]>> {
         let end = Instant::now() + timeout;
         loop {
-            if self.pull_oldest() {
+            if let [ring] = self.rings.as_mut_slice() {
+                // One buffer: its records in place, in commit order.
+                if let Some(span) = next_well_formed(ring) {
+                    self.idle_sleep = IDLE_SLEEP_MIN;
+                    return Ok(Some(self.rings[0].bytes(span)));
+                }
+            } else if self.pull_oldest() {
                 self.idle_sleep = IDLE_SLEEP_MIN;
                 return Ok(Some(&self.buf));
             }
@@ -768,9 +785,6 @@ impl LiveSource {
 
     /// Moves the oldest of the buffers' next events to `self.buf`.
     fn pull_oldest(&mut self) -> bool {
-        if let [ring] = self.rings.as_mut_slice() {
-            return pull(ring, &mut self.buf);
-        }
         // Two passes: a buffer found empty in the first is looked at again
         // once another gave an event, so that an event committed before
         // that one (the same thread's previous syscall, say) is not

@@ -14,11 +14,23 @@ use crate::reader::{Block, Decoded, EventBlock, Reader, SectionHeader};
 use std::io::{self, Read};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// Filled batches waiting for the consumer.
 const QUEUE: usize = 4;
+
+/// How long the reading thread first sleeps when the queue is full; the
+/// sleep doubles, up to [`FULL_QUEUE_SLEEP_MAX`], while it stays full. The
+/// thread polls rather than blocks so that the consuming thread, usually
+/// the slower one, never pays for waking it up (a futex wake-up, and an
+/// interrupt to the other CPU, per batch); a batch takes the consumer
+/// several hundred microseconds.
+const FULL_QUEUE_SLEEP: Duration = Duration::from_micros(50);
+
+/// See [`FULL_QUEUE_SLEEP`].
+const FULL_QUEUE_SLEEP_MAX: Duration = Duration::from_millis(2);
 
 /// Where one block is in a batch: a small, flat record, since there is
 /// one per event and the consuming thread reads each once.
@@ -306,11 +318,28 @@ fn produce<R: Read>(mut reader: Reader<R>, full: SyncSender<Batch>, empty: Recei
             },
         };
         batch.data = reader.swap_buffer(std::mem::take(&mut spare));
-        if full.send(batch).is_err() || done {
+        if !send_polling(&full, batch) || done {
             return;
         }
         batch = empty.try_recv().unwrap_or_default();
         spare = std::mem::take(&mut batch.data);
         batch.clear();
+    }
+}
+
+/// Sends `batch`, sleeping while the queue is full; false once the
+/// consumer is gone.
+fn send_polling(full: &SyncSender<Batch>, mut batch: Batch) -> bool {
+    let mut sleep = FULL_QUEUE_SLEEP;
+    loop {
+        match full.try_send(batch) {
+            Ok(()) => return true,
+            Err(TrySendError::Full(b)) => {
+                batch = b;
+                std::thread::sleep(sleep);
+                sleep = (sleep * 2).min(FULL_QUEUE_SLEEP_MAX);
+            }
+            Err(TrySendError::Disconnected(_)) => return false,
+        }
     }
 }
