@@ -25,12 +25,14 @@ const QUEUE: usize = 4;
 /// sleep doubles, up to [`FULL_QUEUE_SLEEP_MAX`], while it stays full. The
 /// thread polls rather than blocks so that the consuming thread, usually
 /// the slower one, never pays for waking it up (a futex wake-up, and an
-/// interrupt to the other CPU, per batch); a batch takes the consumer
-/// several hundred microseconds.
+/// interrupt to the other CPU, per batch). A batch takes the consumer
+/// several hundred microseconds, so the longest sleep stays well below
+/// the time it takes to empty the queue: a longer one (2 ms was tried)
+/// lets the consumer run dry and costs about 10%.
 const FULL_QUEUE_SLEEP: Duration = Duration::from_micros(50);
 
 /// See [`FULL_QUEUE_SLEEP`].
-const FULL_QUEUE_SLEEP_MAX: Duration = Duration::from_millis(2);
+const FULL_QUEUE_SLEEP_MAX: Duration = Duration::from_micros(200);
 
 /// Where one block is in a batch: a small, flat record, since there is
 /// one per event and the consuming thread reads each once.
