@@ -251,7 +251,8 @@ impl Engine {
         if batch.is_empty() {
             return None;
         }
-        let mut cache: FieldCache<'_> = self.cache.take().unwrap_or_default().recycle();
+        // Recycled at the end of the last call: only its lifetime changes.
+        let mut cache: FieldCache<'_> = self.cache.take().unwrap_or_default().retype();
         let found = batch.first_match(cx, &mut cache).map(|i| i as usize);
         self.cache = Some(cache.recycle());
         if let Some(i) = found {

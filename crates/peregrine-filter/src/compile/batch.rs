@@ -309,6 +309,39 @@ mod tests {
         assert_eq!(second.on_true, MATCH);
     }
 
+    #[test]
+    fn event_numbers_from_one_decide_comparisons_with_zero() {
+        use crate::compile::Plan;
+        let plan = |text: &str| {
+            let mut fields = FieldInterner::new();
+            let mut f = compile_with(&parse(text).unwrap(), text, &mut fields).unwrap();
+            f.plan_for(code::SYSCALL_OPEN_X)
+        };
+        for never in [
+            "evt.num = 0",
+            "evt.num < 1",
+            "evt.num <= 0",
+            "not evt.num != 0",
+            "proc.name = cat and evt.num = 0",
+            "not evt.num >= 1",
+        ] {
+            assert!(matches!(plan(never), Plan::Never), "{never}");
+        }
+        for always in ["evt.num > 0", "evt.num != 0", "not evt.num = 0"] {
+            assert!(matches!(plan(always), Plan::Always), "{always}");
+        }
+        // Numbers can make these go either way.
+        for open in [
+            "evt.num = 1",
+            "evt.num > 1",
+            "evt.num < 2",
+            "evt.num in (0)",
+            "evt.num = 0 or proc.name = cat",
+        ] {
+            assert!(matches!(plan(open), Plan::Run(_)), "{open}");
+        }
+    }
+
     /// The steps reachable from the entry.
     fn reachable(b: &Batch) -> Vec<u32> {
         let mut seen = vec![false; b.steps.len()];

@@ -173,6 +173,15 @@ impl<'a> FieldCache<'a> {
     /// lifetime. No allocation; independent of the number of slots.
     pub fn recycle<'b>(mut self) -> FieldCache<'b> {
         self.reset();
+        self.retype()
+    }
+
+    /// The same cache for events of another lifetime, keeping the current
+    /// generation: for a cache that [`FieldCache::recycle`] already emptied
+    /// (a lifetime change needs no new generation). Values still held are
+    /// dropped.
+    pub fn retype<'b>(mut self) -> FieldCache<'b> {
+        self.values.clear();
         let FieldCache {
             entries,
             values,

@@ -2,7 +2,7 @@
 //! converted, operators resolved to matchers. Evaluation lives here too.
 
 use super::cache::FieldCache;
-use super::check::{ByteSet, Dom, Matcher, View, compare_views};
+use super::check::{ByteSet, Dom, Matcher, Rel, Test, View, compare_views};
 use super::transform::{Xf, apply_chain};
 use crate::condition::CmpOp;
 use crate::extract::{Ctx, event_type_name, value_on_code};
@@ -147,9 +147,14 @@ impl Check {
 impl Check {
     /// The result the check has on every event of code `code`, when the
     /// code alone decides it (`evt.dir`, `evt.is_open_read` outside opens,
-    /// `fd.*` on events without an fd, ...); `None` when it depends on the
-    /// event. Agrees with [`Check::eval`] on every event of the code.
+    /// `fd.*` on events without an fd, ...) or when no event number can
+    /// change it ([`Check::on_any_number`]); `None` when it depends on the
+    /// event. Agrees with [`Check::eval`] on every event of the code that
+    /// rules see.
     pub(crate) fn on_code(&self, code: u16) -> Option<bool> {
+        if let Some(r) = self.on_any_number() {
+            return Some(r);
+        }
         let absent = |f: &Field| matches!(value_on_code(f, code), Some(None));
         match &self.lhs.src {
             Source::Field { field, .. } => {
@@ -165,6 +170,34 @@ impl Check {
                 (absent(&client.1) && absent(&server.1)).then_some(false)
             }
             Source::Ancestors(_) => None,
+        }
+    }
+}
+
+impl Check {
+    /// The result of an `evt.num` comparison with a constant that every
+    /// event number rules see gives alike: events are numbered from 1, as
+    /// in Falco (only table events, which rules never see, can share the
+    /// number 0). This decides `evt.num = 0`, the upstream rules'
+    /// `never_true` macro, which many rules reach through `and not
+    /// user_known_...` placeholders.
+    fn on_any_number(&self) -> Option<bool> {
+        let Source::Field { field, .. } = &self.lhs.src else {
+            return None;
+        };
+        if field.def.id != FieldId::EvtNum || !self.lhs.chain.is_empty() {
+            return None;
+        }
+        let RhsIr::Const(Matcher::One(Test::Num(rel, c, _))) = &self.rhs else {
+            return None;
+        };
+        // `n rel c` for every n >= 1.
+        match rel {
+            Rel::Eq | Rel::Le if *c < 1 => Some(false),
+            Rel::Lt if *c <= 1 => Some(false),
+            Rel::Ne | Rel::Gt if *c < 1 => Some(true),
+            Rel::Ge if *c <= 1 => Some(true),
+            _ => None,
         }
     }
 }
