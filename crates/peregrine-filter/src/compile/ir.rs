@@ -11,6 +11,7 @@ use crate::registry::FieldId;
 use crate::value::FieldType;
 use peregrine_event::code;
 use peregrine_state::{State, Thread};
+use std::fmt::Write;
 use std::sync::Arc;
 
 /// A field type as the type rules see it: the base type and whether the
@@ -203,24 +204,32 @@ impl Check {
 }
 
 impl Source {
-    /// A key naming the source: equal keys read equal values.
-    fn key(&self) -> String {
-        match self {
-            Source::Field { slot, .. } => format!("f{slot}"),
-            Source::Ancestors(id) => format!("a{id:?}"),
+    /// Appends a key naming the source: equal keys read equal values.
+    fn write_key(&self, out: &mut String) {
+        let _ = match self {
+            Source::Field { slot, .. } => write!(out, "f{slot}"),
+            Source::Ancestors(id) => write!(out, "a{id:?}"),
             Source::EitherEnd {
                 client,
                 server,
                 all,
-            } => format!("e{}/{}/{all}", client.0, server.0),
-        }
+            } => write!(out, "e{}/{}/{all}", client.0, server.0),
+        };
     }
 }
 
 impl Operand {
-    /// A key naming the operand: equal keys give equal values.
+    /// A key naming the operand: equal keys give equal values. Built once
+    /// per check of every rule at load time, so written compactly, without
+    /// intermediate strings.
     pub(crate) fn key(&self) -> String {
-        format!("{}/{:?}/{:?}", self.src.key(), self.chain, self.ty)
+        let mut out = String::with_capacity(32);
+        self.src.write_key(&mut out);
+        for x in &self.chain {
+            let _ = write!(out, "/{x:?}");
+        }
+        let _ = write!(out, "/{:?}/{}", self.ty.base, u8::from(self.ty.list));
+        out
     }
 }
 

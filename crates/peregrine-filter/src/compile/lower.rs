@@ -15,6 +15,7 @@ use crate::value::FieldType;
 use memchr::memmem;
 use peregrine_event::{EVENT_COUNT, ParamType, codes_named, event_info};
 use std::collections::HashSet;
+use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -643,11 +644,12 @@ impl<'i> Lower<'i> {
             ))));
         }
         // The same check (a macro used by many rules) is built once.
-        let mut key = format!("{}|{op:?}|", l.ir.key());
+        let mut key = l.ir.key();
+        let _ = write!(key, "|{op:?}|");
         for v in &values {
             // Length-prefixed: no text can run into the next.
             let quote = if v.quoted { 'q' } else { 'b' };
-            key.push_str(&format!("{quote}{}:", v.text.len()));
+            let _ = write!(key, "{quote}{}:", v.text.len());
             key.push_str(&v.text);
         }
         let memo = self.interner.intern_check(key);
