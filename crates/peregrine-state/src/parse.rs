@@ -3,9 +3,9 @@
 //! stored enter event).
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use peregrine_event::{EventView, code, read_int};
+use peregrine_event::{EventView, code, event_info, read_int};
 
 use crate::fd::{
     self, AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, FdInfo, FdType, L4Proto, PPM_FD_LOWER_LAYER,
@@ -16,7 +16,8 @@ use crate::path::{concatenate_paths, update_cwd};
 use crate::thread::{CgroupsCache, GroupInfo, NulList, ProcessInfo, Thread, UserInfo, flags};
 use crate::{State, container};
 
-/// Parameters of an exit event, falling back to its enter event by name.
+/// Parameters of an exit event, each falling back to the same-named
+/// parameter of its enter event.
 #[derive(Clone, Copy)]
 struct Args<'a, 'b> {
     ev: &'b EventView<'a>,
@@ -42,27 +43,147 @@ pub(crate) fn lossy(b: &[u8]) -> String {
     }
 }
 
+/// Declares [`Param`] from `Variant = "schema name"` pairs.
+macro_rules! params {
+    ($($variant:ident = $name:literal,)*) => {
+        /// A parameter the parsers read, named as in the driver schema.
+        /// Where it sits differs between event versions; [`slots`] knows.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum Param {
+            $($variant,)*
+        }
+
+        impl Param {
+            /// Every parameter, in declaration order.
+            #[cfg(test)]
+            const ALL: [Param; Param::COUNT] = [$(Param::$variant,)*];
+            /// Number of parameters.
+            const COUNT: usize = [$($name,)*].len();
+
+            /// The parameter called `name` in the schema.
+            fn of(name: &str) -> Option<Param> {
+                match name {
+                    $($name => Some(Param::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// Its name in the schema.
+            #[cfg(test)]
+            fn name(self) -> &'static str {
+                match self {
+                    $(Param::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+params! {
+    Addr = "addr",
+    Arg = "arg",
+    Args = "args",
+    CapEffective = "cap_effective",
+    CapInheritable = "cap_inheritable",
+    CapPermitted = "cap_permitted",
+    Cgroups = "cgroups",
+    Cmd = "cmd",
+    Comm = "comm",
+    CreatFlags = "creat_flags",
+    Cwd = "cwd",
+    Dev = "dev",
+    Dirfd = "dirfd",
+    Domain = "domain",
+    Egid = "egid",
+    Env = "env",
+    Euid = "euid",
+    Exe = "exe",
+    ExeIno = "exe_ino",
+    ExeInoCtime = "exe_ino_ctime",
+    ExeInoMtime = "exe_ino_mtime",
+    Fd1 = "fd1",
+    Fd2 = "fd2",
+    Fdlimit = "fdlimit",
+    Filename = "filename",
+    Flags = "flags",
+    Gid = "gid",
+    Ino = "ino",
+    Loginuid = "loginuid",
+    Name = "name",
+    Path = "path",
+    Pathname = "pathname",
+    Peer = "peer",
+    Pgid = "pgid",
+    Pid = "pid",
+    PidFd = "pid_fd",
+    Proto = "proto",
+    Ptid = "ptid",
+    Source = "source",
+    TargetFd = "target_fd",
+    TrustedExepath = "trusted_exepath",
+    Tty = "tty",
+    Tuple = "tuple",
+    Type = "type",
+    Uid = "uid",
+    Vpgid = "vpgid",
+    Vpid = "vpid",
+    Vtid = "vtid",
+}
+
+/// Index of each [`Param`] in one event code's parameter list (`None`
+/// when the code has no parameter of that name).
+type Slots = [Option<u8>; Param::COUNT];
+
+/// The [`Slots`] of event code `code`: what `EventInfo::param_index` says
+/// for each [`Param`], worked out once for every code rather than by
+/// comparing names on every event.
+fn slots(code: u16) -> Option<&'static Slots> {
+    static TABLE: OnceLock<Vec<Slots>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        (0..=u16::MAX)
+            .map_while(event_info)
+            .map(|info| {
+                let mut row = [None; Param::COUNT];
+                // backwards, so that the first of repeated names wins
+                for (i, p) in info.params.iter().enumerate().rev() {
+                    if let Some(param) = Param::of(p.name) {
+                        row[param as usize] = u8::try_from(i).ok();
+                    }
+                }
+                row
+            })
+            .collect()
+    });
+    table.get(usize::from(code))
+}
+
+/// Parameter `p` of `ev`, `None` when its version has no such parameter.
+fn param_of<'a>(ev: &EventView<'a>, p: Param) -> Option<&'a [u8]> {
+    let i = slots(ev.code())?[p as usize]?;
+    ev.param(usize::from(i))
+}
+
 impl<'a> Args<'a, '_> {
-    fn exit(&self, name: &str) -> Option<&'a [u8]> {
-        nonempty(self.ev.param_by_name(name))
+    fn exit(&self, p: Param) -> Option<&'a [u8]> {
+        nonempty(param_of(self.ev, p))
     }
-    fn enter(&self, name: &str) -> Option<&'a [u8]> {
-        nonempty(self.enter?.param_by_name(name))
+    fn enter(&self, p: Param) -> Option<&'a [u8]> {
+        nonempty(param_of(self.enter?, p))
     }
-    fn get(&self, name: &str) -> Option<&'a [u8]> {
-        self.exit(name).or_else(|| self.enter(name))
+    fn get(&self, p: Param) -> Option<&'a [u8]> {
+        self.exit(p).or_else(|| self.enter(p))
     }
-    fn int(&self, name: &str) -> Option<i64> {
-        read_int(self.get(name)?, true)
+    fn int(&self, p: Param) -> Option<i64> {
+        read_int(self.get(p)?, true)
     }
-    fn uint(&self, name: &str) -> Option<u64> {
-        read_int(self.get(name)?, false).map(|v| v as u64)
+    fn uint(&self, p: Param) -> Option<u64> {
+        read_int(self.get(p)?, false).map(|v| v as u64)
     }
-    fn u32(&self, name: &str) -> Option<u32> {
-        self.uint(name).map(|v| v as u32)
+    fn u32(&self, p: Param) -> Option<u32> {
+        self.uint(p).map(|v| v as u32)
     }
-    fn str(&self, name: &str) -> Option<&'a [u8]> {
-        self.get(name).map(cstr)
+    fn str(&self, p: Param) -> Option<&'a [u8]> {
+        self.get(p).map(cstr)
     }
     /// Syscall result: parameter 0 of the exit event.
     fn res(&self) -> i64 {
@@ -269,7 +390,7 @@ pub(crate) fn exit(
         Op::Socketpair => socketpair_exit(st, a, tid),
         Op::Eventfd => {
             let fl = if ev.name() == "eventfd2" {
-                a.u32("flags").unwrap_or(0)
+                a.u32(Param::Flags).unwrap_or(0)
             } else {
                 0
             };
@@ -277,23 +398,29 @@ pub(crate) fn exit(
         }
         Op::Signalfd => {
             let fl = if ev.name() == "signalfd4" {
-                a.u32("flags").unwrap_or(0)
+                a.u32(Param::Flags).unwrap_or(0)
             } else {
                 0
             };
             single_fd(st, a, tid, FdType::Signalfd, fl)
         }
-        Op::TimerfdCreate => single_fd(st, a, tid, FdType::Timerfd, a.u32("flags").unwrap_or(0)),
+        Op::TimerfdCreate => single_fd(
+            st,
+            a,
+            tid,
+            FdType::Timerfd,
+            a.u32(Param::Flags).unwrap_or(0),
+        ),
         Op::Inotify => {
             let fl = if ev.name() == "inotify_init1" {
-                a.u32("flags").unwrap_or(0)
+                a.u32(Param::Flags).unwrap_or(0)
             } else {
                 0
             };
             single_fd(st, a, tid, FdType::Inotify, fl)
         }
         Op::EpollCreate => {
-            let fl = if ev.name() == "epoll_create1" && a.u32("flags").unwrap_or(0) & 1 != 0 {
+            let fl = if ev.name() == "epoll_create1" && a.u32(Param::Flags).unwrap_or(0) & 1 != 0 {
                 PPM_O_CLOEXEC
             } else {
                 0
@@ -310,7 +437,7 @@ pub(crate) fn exit(
         Op::Fcntl => fcntl_exit(st, a, tid),
         Op::Chdir => {
             if a.res() >= 0
-                && let Some(p) = a.str("path")
+                && let Some(p) = a.str(Param::Path)
             {
                 set_cwd(st, tid, &lossy(p));
             }
@@ -328,23 +455,23 @@ pub(crate) fn exit(
         }
         Op::Getcwd => {
             if a.res() >= 0
-                && let Some(p) = a.str("path")
+                && let Some(p) = a.str(Param::Path)
             {
                 set_cwd(st, tid, &lossy(p));
             }
         }
-        Op::Setuid => set_ids(st, a, tid, "uid", None),
-        Op::Setresuid => set_ids(st, a, tid, "euid", None),
-        Op::Setgid => set_ids(st, a, tid, None, "gid"),
-        Op::Setresgid => set_ids(st, a, tid, None, "egid"),
+        Op::Setuid => set_ids(st, a, tid, Param::Uid, None),
+        Op::Setresuid => set_ids(st, a, tid, Param::Euid, None),
+        Op::Setgid => set_ids(st, a, tid, None, Param::Gid),
+        Op::Setresgid => set_ids(st, a, tid, None, Param::Egid),
         Op::Capset => {
             if a.res() >= 0
                 && let Some(t) = st.threads.get_mut(&tid)
             {
                 let (i, p, e) = (
-                    a.uint("cap_inheritable"),
-                    a.uint("cap_permitted"),
-                    a.uint("cap_effective"),
+                    a.uint(Param::CapInheritable),
+                    a.uint(Param::CapPermitted),
+                    a.uint(Param::CapEffective),
                 );
                 let info = t.info_mut();
                 info.cap_inheritable = i.unwrap_or(info.cap_inheritable);
@@ -362,7 +489,7 @@ pub(crate) fn exit(
         }
         Op::Chroot => {
             if a.res() == 0
-                && let Some(p) = a.str("path")
+                && let Some(p) = a.str(Param::Path)
             {
                 let root = st
                     .threads
@@ -375,7 +502,7 @@ pub(crate) fn exit(
         }
         Op::Unshare => {
             if a.res() >= 0
-                && a.u32("flags").unwrap_or(0) & flags::CLONE_NEWUSER != 0
+                && a.u32(Param::Flags).unwrap_or(0) & flags::CLONE_NEWUSER != 0
                 && let Some(t) = st.threads.get_mut(&tid)
             {
                 let info = t.info_mut();
@@ -406,8 +533,8 @@ fn set_ids(
     st: &mut State,
     a: Args<'_, '_>,
     tid: i64,
-    uid: impl Into<Option<&'static str>>,
-    gid: impl Into<Option<&'static str>>,
+    uid: impl Into<Option<Param>>,
+    gid: impl Into<Option<Param>>,
 ) {
     if a.res() != 0 {
         return;
@@ -434,22 +561,25 @@ fn child_info_from_event(
     cache: &mut CgroupsCache,
 ) -> ProcessInfo {
     let mut info = base.clone();
-    info.exe = a.str("exe").map(lossy).unwrap_or_default();
-    info.args = a.get("args").map(NulList::from_raw).unwrap_or_default();
-    info.comm = match a.str("comm") {
+    info.exe = a.str(Param::Exe).map(lossy).unwrap_or_default();
+    info.args = a
+        .get(Param::Args)
+        .map(NulList::from_raw)
+        .unwrap_or_default();
+    info.comm = match a.str(Param::Comm) {
         Some(c) if !c.is_empty() => lossy(c),
         _ => info.exe.clone(),
     };
-    if let Some(l) = a.int("fdlimit") {
+    if let Some(l) = a.int(Param::Fdlimit) {
         info.fdlimit = l;
     }
-    if let Some(u) = a.u32("uid") {
+    if let Some(u) = a.u32(Param::Uid) {
         info.uid = u;
     }
-    if let Some(g) = a.u32("gid") {
+    if let Some(g) = a.u32(Param::Gid) {
         info.gid = g;
     }
-    if let Some(cg) = a.get("cgroups") {
+    if let Some(cg) = a.get(Param::Cgroups) {
         info.set_cgroups_raw(cg, cache);
     } else if info.container_id.is_empty() {
         info.container_id = container::HOST.to_string();
@@ -462,12 +592,12 @@ fn clone_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     if res < 0 {
         return;
     }
-    let cflags = a.u32("flags").unwrap_or(0);
+    let cflags = a.u32(Param::Flags).unwrap_or(0);
     let ts = a.ev.ts();
-    let p_pid = a.int("pid");
-    let p_ptid = a.int("ptid");
-    let vtid = a.int("vtid");
-    let vpid = a.int("vpid");
+    let p_pid = a.int(Param::Pid);
+    let p_ptid = a.int(Param::Ptid);
+    let vtid = a.int(Param::Vtid);
+    let vpid = a.int(Param::Vpid);
     if res == 0 {
         // child side: the event's thread is the new one
         if let Some(t) = st.threads.get(&tid)
@@ -606,7 +736,7 @@ fn copy_process(st: &mut State, from_pid: i64, to_pid: i64, a: Args<'_, '_>) {
         .get(&from_pid)
         .and_then(|t| st.procs.get(&t.pid))
         .map(|p| (p.fds.clone(), p.cwd.clone()));
-    let ev_cwd = a.str("cwd").map(lossy);
+    let ev_cwd = a.str(Param::Cwd).map(lossy);
     if let Some(p) = st.procs.get_mut(&to_pid) {
         match src {
             Some((fds, cwd)) => {
@@ -626,24 +756,28 @@ fn execve_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     if a.res() < 0 || !st.threads.contains_key(&tid) {
         return;
     }
-    if let Some(pid) = a.int("pid") {
+    if let Some(pid) = a.int(Param::Pid) {
         st.set_pid(tid, pid);
     }
     // exepath: trusted_exepath, else the enter event's filename resolved
     let cwd = st.proc_of(tid).map(|p| p.cwd.clone()).unwrap_or_default();
-    let exepath = if let Some(p) = a.str("trusted_exepath") {
+    let exepath = if let Some(p) = a.str(Param::TrustedExepath) {
         Some(lossy(p))
     } else if let Some(e) = a.enter {
         if e.name() == "execveat" {
             let dirfd = a
-                .enter("dirfd")
+                .enter(Param::Dirfd)
                 .and_then(|b| read_int(b, true))
                 .unwrap_or(-100);
             let flags = a
-                .enter("flags")
+                .enter(Param::Flags)
                 .and_then(|b| read_int(b, false))
                 .unwrap_or(0);
-            let pathname = a.enter("pathname").map(cstr).map(lossy).unwrap_or_default();
+            let pathname = a
+                .enter(Param::Pathname)
+                .map(cstr)
+                .map(lossy)
+                .unwrap_or_default();
             let sdir = dirfd_base(st, tid, &pathname, dirfd, &cwd);
             Some(match sdir {
                 None => "<NA>".to_string(),
@@ -651,7 +785,7 @@ fn execve_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
                 Some(d) => concatenate_paths(&d, &pathname),
             })
         } else {
-            a.enter("filename").map(cstr).map(|f| {
+            a.enter(Param::Filename).map(cstr).map(|f| {
                 if f == b"<NA>" {
                     "<NA>".to_string()
                 } else {
@@ -668,7 +802,7 @@ fn execve_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     };
     t.lastexec_ts = ts;
     if t.is_invalid() {
-        if let Some(pp) = a.int("ptid") {
+        if let Some(pp) = a.int(Param::Ptid) {
             t.ptid = pp;
         }
         if t.flags & flags::CHILD_IN_PIDNS == 0 {
@@ -677,64 +811,67 @@ fn execve_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
         }
     }
     let info = t.info_mut();
-    info.exe = a.str("exe").map(lossy).unwrap_or_default();
-    info.comm = match a.str("comm") {
+    info.exe = a.str(Param::Exe).map(lossy).unwrap_or_default();
+    info.comm = match a.str(Param::Comm) {
         Some(c) if !c.is_empty() => lossy(c),
         _ => info.exe.clone(),
     };
-    info.args = a.get("args").map(NulList::from_raw).unwrap_or_default();
-    if let Some(l) = a.int("fdlimit") {
+    info.args = a
+        .get(Param::Args)
+        .map(NulList::from_raw)
+        .unwrap_or_default();
+    if let Some(l) = a.int(Param::Fdlimit) {
         info.fdlimit = l;
     }
-    if let Some(e) = a.exit("env")
+    if let Some(e) = a.exit(Param::Env)
         && !info.env.is_raw(e)
     {
         info.env = NulList::from_raw(e);
     }
-    if let Some(cg) = a.exit("cgroups") {
+    if let Some(cg) = a.exit(Param::Cgroups) {
         info.set_cgroups_raw(cg, &mut st.cgroups_cache);
     }
-    if let Some(tty) = a.u32("tty") {
+    if let Some(tty) = a.u32(Param::Tty) {
         info.tty = tty;
     }
     if let Some(p) = exepath {
         info.exepath = p;
     }
-    if let Some(v) = a.int("vpgid") {
+    if let Some(v) = a.int(Param::Vpgid) {
         info.vpgid = v;
     }
-    if let Some(v) = a.u32("loginuid") {
+    if let Some(v) = a.u32(Param::Loginuid) {
         info.loginuid = v;
     }
-    if let Some(f) = a.exit("flags").and_then(|b| read_int(b, false)) {
+    if let Some(f) = a.exit(Param::Flags).and_then(|b| read_int(b, false)) {
         info.exe_writable = f & 1 != 0;
         info.exe_upper_layer = f & 2 != 0;
         info.exe_from_memfd = f & 4 != 0;
         info.exe_lower_layer = f & 8 != 0;
     }
     if let (Some(i), Some(p), Some(e)) = (
-        a.uint("cap_inheritable"),
-        a.uint("cap_permitted"),
-        a.uint("cap_effective"),
+        a.uint(Param::CapInheritable),
+        a.uint(Param::CapPermitted),
+        a.uint(Param::CapEffective),
     ) {
         info.cap_inheritable = i;
         info.cap_permitted = p;
         info.cap_effective = e;
     }
     if let (Some(i), Some(c), Some(m)) = (
-        a.uint("exe_ino"),
-        a.uint("exe_ino_ctime"),
-        a.uint("exe_ino_mtime"),
+        a.uint(Param::ExeIno),
+        a.uint(Param::ExeInoCtime),
+        a.uint(Param::ExeInoMtime),
     ) {
         info.exe_ino = i;
         info.exe_ino_ctime = c;
         info.exe_ino_mtime = m;
     }
-    if let Some(u) = a.exit("uid").and_then(|b| read_int(b, false)) {
+    if let Some(u) = a.exit(Param::Uid).and_then(|b| read_int(b, false)) {
         info.uid = u as u32;
     }
-    info.pgid = a.int("pgid").unwrap_or(-1);
-    if let Some(g) = a.exit("gid").and_then(|b| read_int(b, false)) {
+    info.pgid = a.int(Param::Pgid).unwrap_or(-1);
+    if let Some(g) = a.exit(Param::Gid).and_then(|b| read_int(b, false)) {
         info.gid = g as u32;
     }
     let keep = t.flags & flags::CLONE_INVERTED;
@@ -790,13 +927,15 @@ fn open_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     let name_ev = a.ev.name();
     let by_handle = name_ev == "open_by_handle_at";
     let cwd = st.cwd(t);
-    let exit_name = a.exit(if by_handle { "path" } else { "name" }).map(cstr);
-    let enter_name = a.enter("name").map(cstr).filter(|n| *n != b"<NA>");
+    let exit_name = a
+        .exit(if by_handle { Param::Path } else { Param::Name })
+        .map(cstr);
+    let enter_name = a.enter(Param::Name).map(cstr).filter(|n| *n != b"<NA>");
     let from_enter = enter_name.is_some() && !by_handle;
     let name = if from_enter { enter_name } else { exit_name }.unwrap_or(b"<NA>");
     let name = lossy(name);
     let exit_flags = a
-        .exit("flags")
+        .exit(Param::Flags)
         .and_then(|b| read_int(b, false))
         .unwrap_or(0) as u32;
     let creat = name_ev == "creat";
@@ -804,14 +943,14 @@ fn open_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
         _ if creat => 0,
         _ if from_enter => {
             let ef = a
-                .enter("flags")
+                .enter(Param::Flags)
                 .and_then(|b| read_int(b, false))
                 .unwrap_or(0) as u32;
             ef | (exit_flags & !(PPM_O_F_CREATED - 1))
         }
         _ => exit_flags,
     };
-    if creat && let Some(cf) = a.exit("creat_flags").and_then(|b| read_int(b, false)) {
+    if creat && let Some(cf) = a.exit(Param::CreatFlags).and_then(|b| read_int(b, false)) {
         if cf & 1 != 0 {
             oflags |= PPM_FD_UPPER_LAYER;
         } else if cf & 2 != 0 {
@@ -822,9 +961,9 @@ fn open_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
         "open" | "creat" => Cow::Borrowed(cwd),
         "openat" | "openat2" => {
             let dirfd = if from_enter {
-                a.enter("dirfd")
+                a.enter(Param::Dirfd)
             } else {
-                a.exit("dirfd")
+                a.exit(Param::Dirfd)
             }
             .and_then(|b| read_int(b, true));
             match dirfd {
@@ -845,8 +984,14 @@ fn open_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
         FdType::File
     });
     fi.open_flags = oflags;
-    fi.dev = a.exit("dev").and_then(|b| read_int(b, false)).unwrap_or(0) as u32;
-    fi.ino = a.exit("ino").and_then(|b| read_int(b, false)).unwrap_or(0) as u64;
+    fi.dev = a
+        .exit(Param::Dev)
+        .and_then(|b| read_int(b, false))
+        .unwrap_or(0) as u32;
+    fi.ino = a
+        .exit(Param::Ino)
+        .and_then(|b| read_int(b, false))
+        .unwrap_or(0) as u64;
     fi.name_raw = name;
     fi.name = full;
     st.add_fd(tid, fd, fi);
@@ -868,8 +1013,8 @@ fn memfd_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
         return;
     }
     let mut fi = FdInfo::new(FdType::Memfd);
-    fi.name = a.str("name").map(lossy).unwrap_or_default();
-    fi.open_flags = a.u32("flags").unwrap_or(0);
+    fi.name = a.str(Param::Name).map(lossy).unwrap_or_default();
+    fi.open_flags = a.u32(Param::Flags).unwrap_or(0);
     st.add_fd(tid, fd, fi);
 }
 
@@ -878,10 +1023,10 @@ fn pidfd_open_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     if fd < 0 {
         return;
     }
-    let pid = a.int("pid").unwrap_or(-1);
+    let pid = a.int(Param::Pid).unwrap_or(-1);
     let mut fi = FdInfo::new(FdType::Pidfd);
     fi.name = format!("/proc/{pid}");
-    fi.open_flags = a.u32("flags").unwrap_or(0);
+    fi.open_flags = a.u32(Param::Flags).unwrap_or(0);
     fi.pid = pid;
     st.add_fd(tid, fd, fi);
 }
@@ -891,7 +1036,7 @@ fn pidfd_getfd_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     if fd < 0 {
         return;
     }
-    let (Some(pidfd), Some(target)) = (a.int("pid_fd"), a.int("target_fd")) else {
+    let (Some(pidfd), Some(target)) = (a.int(Param::PidFd), a.int(Param::TargetFd)) else {
         return;
     };
     let Some(pf) = st.proc_of(tid).and_then(|p| p.fds.get(&pidfd)) else {
@@ -939,7 +1084,7 @@ fn dup_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     };
     let mut fi = (**src).clone();
     fi.clear_cloexec();
-    if a.ev.name() == "dup3" && a.u32("flags").unwrap_or(0) & PPM_O_CLOEXEC != 0 {
+    if a.ev.name() == "dup3" && a.u32(Param::Flags).unwrap_or(0) & PPM_O_CLOEXEC != 0 {
         fi.open_flags |= PPM_O_CLOEXEC;
     }
     st.add_fd(tid, newfd, fi);
@@ -949,7 +1094,7 @@ fn fcntl_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     const F_DUPFD: i64 = 1;
     const F_SETFD: i64 = 3;
     const F_DUPFD_CLOEXEC: i64 = 0x1a;
-    let Some(cmd) = a.get("cmd").and_then(|b| read_int(b, false)) else {
+    let Some(cmd) = a.get(Param::Cmd).and_then(|b| read_int(b, false)) else {
         return;
     };
     if !matches!(cmd, F_DUPFD | F_DUPFD_CLOEXEC | F_SETFD) {
@@ -963,7 +1108,7 @@ fn fcntl_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
         return;
     }
     if cmd == F_SETFD {
-        let arg = a.uint("arg");
+        let arg = a.uint(Param::Arg);
         if let (Some(arg), Some(f)) = (arg, st.fd_mut(tid, fd)) {
             f.clear_cloexec();
             if arg & 1 != 0 {
@@ -987,13 +1132,13 @@ fn pipe_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     if a.res() < 0 {
         return;
     }
-    let (Some(fd1), Some(fd2)) = (a.int("fd1"), a.int("fd2")) else {
+    let (Some(fd1), Some(fd2)) = (a.int(Param::Fd1), a.int(Param::Fd2)) else {
         return;
     };
     let mut fi = FdInfo::new(FdType::Fifo);
-    fi.ino = a.uint("ino").unwrap_or(0);
+    fi.ino = a.uint(Param::Ino).unwrap_or(0);
     if a.ev.name() == "pipe2" {
-        fi.open_flags = a.u32("flags").unwrap_or(0);
+        fi.open_flags = a.u32(Param::Flags).unwrap_or(0);
     }
     st.add_fd(tid, fd1, fi.clone());
     st.add_fd(tid, fd2, fi);
@@ -1003,7 +1148,7 @@ fn socketpair_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     if a.res() < 0 {
         return;
     }
-    let (Some(fd1), Some(fd2)) = (a.int("fd1"), a.int("fd2")) else {
+    let (Some(fd1), Some(fd2)) = (a.int(Param::Fd1), a.int(Param::Fd2)) else {
         return;
     };
     if fd1 == fd2 {
@@ -1011,8 +1156,8 @@ fn socketpair_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     }
     let mut fi = FdInfo::new(FdType::UnixSock);
     fi.sock = SockInfo::Unix {
-        source: a.uint("source").unwrap_or(0),
-        dest: a.uint("peer").unwrap_or(0),
+        source: a.uint(Param::Source).unwrap_or(0),
+        dest: a.uint(Param::Peer).unwrap_or(0),
         path: String::new(),
     };
     st.add_fd(tid, fd2, fi.clone());
@@ -1101,10 +1246,10 @@ fn socket_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
         return;
     }
     let fi = new_socket(
-        a.u32("domain").unwrap_or(0),
-        a.u32("type").unwrap_or(0),
-        a.u32("proto").unwrap_or(0),
-        a.u32("flags").unwrap_or(0),
+        a.u32(Param::Domain).unwrap_or(0),
+        a.u32(Param::Type).unwrap_or(0),
+        a.u32(Param::Proto).unwrap_or(0),
+        a.u32(Param::Flags).unwrap_or(0),
     );
     st.add_fd(tid, fd, fi);
 }
@@ -1116,7 +1261,7 @@ fn bind_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     let Some(fd) = st.cur.fd else {
         return;
     };
-    let Some(raw) = a.get("addr") else {
+    let Some(raw) = a.get(Param::Addr) else {
         return;
     };
     let Some(addr) = SockAddr::parse(raw) else {
@@ -1324,8 +1469,8 @@ fn connect_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
     {
         f.connected = true;
     }
-    let enter_addr = a.enter("addr");
-    let tuple = a.exit("tuple");
+    let enter_addr = a.enter(Param::Addr);
+    let tuple = a.exit(Param::Tuple);
     let mut name = std::mem::take(&mut st.scratch);
     if let Some(f) = st.fd_mut(tid, fd) {
         match tuple.and_then(SockTuple::parse) {
@@ -1370,7 +1515,7 @@ fn connect_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
             Some(t) => {
                 // when the exit address equals the tuple's destination, the
                 // enter event's (pre-resolution) address is preferred
-                let exit_addr = a.exit("addr").and_then(SockAddr::parse);
+                let exit_addr = a.exit(Param::Addr).and_then(SockAddr::parse);
                 let t = match (&t, exit_addr, enter_addr.and_then(SockAddr::parse)) {
                     (
                         SockTuple::V4(s, sp, d, dp),
@@ -1422,7 +1567,7 @@ fn accept_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
         return;
     }
     st.cur.fd = Some(fd);
-    let Some(raw) = a.exit("tuple") else {
+    let Some(raw) = a.exit(Param::Tuple) else {
         return;
     };
     let Some(t) = SockTuple::parse(raw) else {
@@ -1486,7 +1631,7 @@ fn accept_exit(st: &mut State, a: Args<'_, '_>, tid: i64) {
         _ => fd::sock_name(&fi.sock, &mut fi.name),
     }
     if a.ev.name() == "accept4" || a.ev.code() == code::SOCKET_ACCEPT4_6_X {
-        let fl = a.int("flags").unwrap_or(0) as u32;
+        let fl = a.int(Param::Flags).unwrap_or(0) as u32;
         fi.open_flags = fl & PPM_O_CLOEXEC;
     }
     fi.role = Role::Server;
@@ -1507,7 +1652,7 @@ fn rw_exit(
         return;
     }
     let fd = st.cur.fd;
-    let tuple = a.get("tuple");
+    let tuple = a.get(Param::Tuple);
     // a send on an fd we never saw: assume an UDP socket of the tuple's family
     if is_send
         && let Some(fdn) = fd
@@ -1563,4 +1708,57 @@ fn rw_exit(
         }
     }
     st.scratch = buf;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_agree_with_the_schema_lookup() {
+        let mut found = 0;
+        for code in 0..=u16::MAX {
+            let Some(info) = event_info(code) else {
+                assert!(slots(code).is_none(), "code {code}");
+                break;
+            };
+            let row = slots(code).expect("a row for every code");
+            for p in Param::ALL {
+                let want = info.param_index(p.name());
+                assert_eq!(
+                    row[p as usize].map(usize::from),
+                    want,
+                    "{} {p:?}",
+                    info.name
+                );
+                found += usize::from(want.is_some());
+            }
+        }
+        assert!(found > 100, "only {found} parameters found");
+        for p in Param::ALL {
+            assert_eq!(Param::of(p.name()), Some(p));
+        }
+    }
+
+    #[test]
+    fn reads_parameters_by_slot() {
+        let bytes = peregrine_event::EventBuilder::new(code::SYSCALL_OPEN_X, 1, 2)
+            .u64(3)
+            .str("/etc/passwd")
+            .u32(1)
+            .u32(0)
+            .u32(0)
+            .u64(0)
+            .build();
+        let ev = EventView::parse(&bytes).unwrap();
+        assert_eq!(param_of(&ev, Param::Name), ev.param_by_name("name"));
+        assert_eq!(param_of(&ev, Param::Flags), ev.param_by_name("flags"));
+        assert_eq!(param_of(&ev, Param::Tuple), None);
+        let a = Args {
+            ev: &ev,
+            enter: None,
+        };
+        assert_eq!(a.str(Param::Name), Some(&b"/etc/passwd"[..]));
+        assert_eq!(a.u32(Param::Flags), Some(1));
+    }
 }

@@ -11,6 +11,58 @@ pub fn concatenate_paths(dir: &str, name: &str) -> String {
     if dir.len() + name.len() + 1 > MAX_PATH {
         return "/DIR_TOO_LONG/FILENAME_TOO_LONG".to_string();
     }
+    // Most names need no normalisation: the join is then a plain copy,
+    // exactly what `join_and_normalize` would build.
+    if is_plain(name.as_bytes()) {
+        return if name.starts_with('/') || name.is_empty() {
+            name.to_owned()
+        } else {
+            let mut out = String::with_capacity(dir.len() + name.len());
+            out.push_str(dir);
+            out.push_str(name);
+            out
+        };
+    }
+    join_and_normalize(dir, name)
+}
+
+/// True when `name` has nothing [`normalize_into`] would change: no `.`
+/// or `..` component, no empty component (`//` or a trailing `/`) and no
+/// NUL. Joining such a name onto `dir` is `dir` followed by `name` (or
+/// `name` alone when absolute or empty), whatever `dir` holds.
+fn is_plain(name: &[u8]) -> bool {
+    // the first component of a relative name has no `/` before it
+    if !name.starts_with(b"/") && is_dot_component(name) {
+        return false;
+    }
+    // a byte loop: names are short, and memchr's set-up for each `/`
+    // found costs more than it saves
+    for (i, &c) in name.iter().enumerate() {
+        if c == 0 {
+            return false;
+        }
+        if c == b'/' {
+            let rest = &name[i + 1..];
+            if matches!(rest.first(), None | Some(b'/')) || is_dot_component(rest) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// True when `rest`, which starts at a component, starts with a `.` or
+/// `..` component.
+fn is_dot_component(rest: &[u8]) -> bool {
+    matches!(
+        rest,
+        [b'.'] | [b'.', b'/', ..] | [b'.', b'.'] | [b'.', b'.', b'/', ..]
+    )
+}
+
+/// The general join: copies `dir` when `name` is relative and non-empty,
+/// then appends `name` resolving `.`, `..` and repeated separators.
+fn join_and_normalize(dir: &str, name: &str) -> String {
     let mut out = Vec::with_capacity(dir.len() + name.len() + 1);
     let relative = !name.is_empty() && !name.starts_with('/');
     if relative {
@@ -106,6 +158,58 @@ pub fn update_cwd(cur: &str, change: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every name built from up to four of these pieces (separators are
+    /// pieces too), joined onto each of a few directories, comes out the
+    /// same from [`concatenate_paths`] as from the general algorithm.
+    #[test]
+    fn plain_names_join_like_the_general_algorithm() {
+        const PIECES: [&str; 13] = [
+            "", "/", "a", "bc", ".", "..", "...", ".x", "..x", "x.", "//", "\0", "é",
+        ];
+        const DIRS: [&str; 9] = [
+            "", "/", "/home/u/", "/a", "a/", "/a/../", "//", "/é/", "/a/.",
+        ];
+        let mut names = vec![String::new()];
+        let mut frontier = vec![String::new()];
+        for _ in 0..4 {
+            frontier = frontier
+                .iter()
+                .flat_map(|n| PIECES.iter().map(move |p| format!("{n}{p}")))
+                .collect();
+            names.extend(frontier.iter().cloned());
+        }
+        names.sort();
+        names.dedup();
+        let mut plain = 0;
+        for name in &names {
+            plain += usize::from(is_plain(name.as_bytes()));
+            for dir in DIRS {
+                assert_eq!(
+                    concatenate_paths(dir, name),
+                    join_and_normalize(dir, name),
+                    "dir {dir:?}, name {name:?}"
+                );
+            }
+        }
+        // both paths are exercised
+        assert!(
+            plain > 1000 && plain < names.len() / 2,
+            "{plain} plain names"
+        );
+    }
+
+    #[test]
+    fn plain_names_are_recognised() {
+        for name in ["", "a", "/a", "/a/b", ".x/..y", "a/...", "x./y.", "/é"] {
+            assert!(is_plain(name.as_bytes()), "{name:?}");
+        }
+        for name in [
+            ".", "..", "./a", "../a", "a/.", "a/..", "a/./b", "/", "a/", "a//b", "//a", "a\0b",
+        ] {
+            assert!(!is_plain(name.as_bytes()), "{name:?}");
+        }
+    }
 
     #[test]
     fn joins_and_normalises() {
