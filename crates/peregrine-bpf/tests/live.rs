@@ -269,9 +269,10 @@ fn by_thread<'a>(evs: &'a [Vec<u8>], tid: u64, names: &[&str]) -> Vec<EventView<
 #[test]
 fn file_system_ops_in_temp_dir() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = std::env::temp_dir().join(format!("peregrine-live-{}", std::process::id()));
-    drop(std::fs::remove_dir_all(&dir));
-    std::fs::create_dir(&dir).expect("temp dir");
+    let dir = tempfile::Builder::new()
+        .prefix("peregrine-live-")
+        .tempdir()
+        .expect("temp dir");
     let mut src = open(&[
         "rename",
         "renameat",
@@ -283,16 +284,16 @@ fn file_system_ops_in_temp_dir() {
         "rmdir",
     ]);
     let me = gettid();
-    let a = dir.join("a");
-    let b = dir.join("b");
-    let sub = dir.join("sub");
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    let sub = dir.path().join("sub");
     std::fs::write(&a, b"x").unwrap();
     std::fs::rename(&a, &b).unwrap();
     std::fs::remove_file(&b).unwrap();
     std::fs::create_dir(&sub).unwrap();
     std::fs::remove_dir(&sub).unwrap();
     let evs = collect(&mut src, Duration::from_millis(300), |v| v.tid() == me);
-    std::fs::remove_dir_all(&dir).unwrap();
+    dir.close().unwrap();
     let s = |p: &std::path::Path| p.to_string_lossy().into_owned();
 
     let ren = by_thread(&evs, me, &["rename", "renameat", "renameat2"]);

@@ -103,10 +103,12 @@ fn every_regression_rules_file_after_the_stable_rules() {
 
 #[test]
 fn a_file_can_fail_for_what_a_later_file_defines() {
-    let dir = std::env::temp_dir().join(format!("peregrine-load-files-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("peregrine-load-files-")
+        .tempdir()
+        .unwrap();
     let write = |name: &str, text: &str| {
-        let p = dir.join(name);
+        let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
         p.to_string_lossy().into_owned()
     };
@@ -125,11 +127,15 @@ fn a_file_can_fail_for_what_a_later_file_defines() {
         "user.yaml",
         "- rule: u\n  desc: d\n  condition: evt.type = open and m\n  output: o\n  priority: INFO\n",
     );
-    let missing = dir.join("missing.yaml").to_string_lossy().into_owned();
+    let missing = dir
+        .path()
+        .join("missing.yaml")
+        .to_string_lossy()
+        .into_owned();
     same_as_one_by_one(&[uses.clone(), defines.clone()]);
     same_as_one_by_one(&[unused.clone(), user.clone()]);
     same_as_one_by_one(&[unused.clone(), missing.clone(), user.clone()]);
     same_as_one_by_one(&[unused, user, uses, defines, missing]);
     same_as_one_by_one(&[]);
-    std::fs::remove_dir_all(&dir).unwrap();
+    dir.close().unwrap();
 }

@@ -5,11 +5,12 @@
 
 mod common;
 
-use common::{peregrine, run, shared};
+use common::{peregrine, run, shared, tempdir};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Output;
+use tempfile::TempDir;
 
 /// Rules of `tagged_rules.yaml` having both tags `a` and `b`.
 const TAGGED_AB: &[&str] = &["open_4", "open_7", "open_8", "open_10"];
@@ -23,29 +24,21 @@ fn rules() -> PathBuf {
 }
 
 /// A configuration file in a fresh folder, removed on drop.
-struct Config(PathBuf);
+struct Config(TempDir);
 
 impl Config {
     /// Stdout on, syslog off, then `append_output` text.
     fn new(name: &str, append_output: &str) -> Config {
-        let dir =
-            std::env::temp_dir().join(format!("peregrine-append-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempdir(&format!("append-{name}"));
         let text = format!(
             "stdout_output:\n  enabled: true\nsyslog_output:\n  enabled: false\n{append_output}"
         );
-        std::fs::write(dir.join("falco.yaml"), text).unwrap();
+        std::fs::write(dir.path().join("falco.yaml"), text).unwrap();
         Config(dir)
     }
 
     fn path(&self) -> PathBuf {
-        self.0.join("falco.yaml")
-    }
-}
-
-impl Drop for Config {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path().join("falco.yaml")
     }
 }
 

@@ -46,14 +46,18 @@ fn truncated_capture_prints_events_before_the_damage_then_fails() {
     } else {
         bytes
     };
-    let cut = std::env::temp_dir().join(format!("peregrine-cut-{}.scap", std::process::id()));
+    let cut = tempfile::Builder::new()
+        .prefix("peregrine-cut-")
+        .suffix(".scap")
+        .tempfile()
+        .unwrap();
     // The events are at the end of the file, after the process and fd lists.
-    std::fs::write(&cut, &plain[..plain.len() - 2000]).unwrap();
+    std::fs::write(cut.path(), &plain[..plain.len() - 2000]).unwrap();
 
     let out = run(
         peregrine()
             .args(["dump", "-e"])
-            .arg(&cut)
+            .arg(cut.path())
             .args(["-p", "%evt.num"]),
         true,
     );
@@ -71,7 +75,6 @@ fn truncated_capture_prints_events_before_the_damage_then_fails() {
         .collect();
     assert!(!got.is_empty(), "no event printed before the damage");
     assert_eq!(got[..], all[..got.len()], "events before the damage differ");
-    std::fs::remove_file(&cut).ok();
 }
 
 #[test]

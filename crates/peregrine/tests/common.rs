@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests: locating test data and
-//! running the peregrine and sysdig binaries.
+//! Helpers shared by the integration tests: locating test data, temporary
+//! directories and running the peregrine and sysdig binaries.
 
 #![allow(dead_code)]
 
@@ -30,6 +30,15 @@ pub fn all_traces() -> Vec<PathBuf> {
         out.extend(files);
     }
     out
+}
+
+/// A fresh directory `peregrine-{name}-…` under the system temp dir,
+/// removed with its contents when dropped, also when the test panics.
+pub fn tempdir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("peregrine-{name}-"))
+        .tempdir()
+        .expect("create a temp dir")
 }
 
 /// The peregrine binary built for this test run.

@@ -4,11 +4,12 @@
 
 mod common;
 
-use common::{lines_until, peregrine, signal, start_live};
+use common::{lines_until, peregrine, signal, start_live, tempdir};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use tempfile::TempDir;
 
 const RULES: &str = r#"
 - rule: Read shadow
@@ -24,11 +25,11 @@ const RULES: &str = r#"
 "#;
 
 /// A fresh directory for test `name` with `rules` in rules.yaml and
-/// `config` in falco.yaml: (directory, rules file, config file).
-fn setup(name: &str, rules: &str, config: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("peregrine-live-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (rules_file, config_file) = (dir.join("rules.yaml"), dir.join("falco.yaml"));
+/// `config` in falco.yaml: (directory, removed on drop; rules file;
+/// config file).
+fn setup(name: &str, rules: &str, config: &str) -> (TempDir, PathBuf, PathBuf) {
+    let dir = tempdir(&format!("live-{name}"));
+    let (rules_file, config_file) = (dir.path().join("rules.yaml"), dir.path().join("falco.yaml"));
     std::fs::write(&rules_file, rules).unwrap();
     std::fs::write(&config_file, config).unwrap();
     (dir, rules_file, config_file)
@@ -42,7 +43,7 @@ fn live_capture_alerts_on_real_commands() {
         "stdout_output:\n  enabled: true\nlog_stderr: true\nlog_level: info\n",
     );
 
-    let capture = dir.join("live.scap");
+    let capture = dir.path().join("live.scap");
     let live = start_live(
         peregrine()
             .arg("-c")
@@ -138,7 +139,6 @@ fn live_capture_alerts_on_real_commands() {
             .any(|l| l.starts_with("open") && l.contains("cat /etc/shadow")),
         "{theirs}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -151,7 +151,7 @@ fn live_drops_reach_the_drop_actions_and_the_stats() {
          engine:\n  kind: modern_ebpf\n  modern_ebpf:\n    buf_size_preset: 1\n\
          syscall_event_drops:\n  actions: [alert]\n  threshold: 0\n  rate: 10\n  max_burst: 10\n",
     );
-    let stats = dir.join("stats.jsonl");
+    let stats = dir.path().join("stats.jsonl");
     let stats_arg = stats.to_string_lossy().into_owned();
     let live = start_live(
         peregrine()
@@ -216,12 +216,11 @@ fn live_drops_reach_the_drop_actions_and_the_stats() {
         cur["events"].as_u64().unwrap() > cur["drops"].as_u64().unwrap(),
         "{last}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn live_reload_names_the_syscalls_the_probe_lacks() {
-    let (dir, rules, config) = setup("reload", RULES, "log_stderr: true\nlog_level: info\n");
+    let (_dir, rules, config) = setup("reload", RULES, "log_stderr: true\nlog_level: info\n");
     let mut live = start_live(
         peregrine().arg("-c").arg(&config).arg("-r").arg(&rules),
         "live capture:",
@@ -243,7 +242,6 @@ fn live_reload_names_the_syscalls_the_probe_lacks() {
     let reloaded = lines_until(&live.err, deadline, "rules reloaded", &mut seen);
     live.log.extend(seen);
     let (status, log) = live.stop();
-    let _ = std::fs::remove_dir_all(&dir);
     let warning = warning.unwrap_or_else(|| panic!("no warning on reload: {log:#?}"));
     assert!(warning.contains("(ptrace)"), "{warning}");
     assert!(reloaded.is_some(), "{log:#?}");

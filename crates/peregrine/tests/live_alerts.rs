@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{lines_until, peregrine, start_live};
+use common::{lines_until, peregrine, start_live, tempdir};
 use serde_json::Value;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -63,13 +63,12 @@ fn live_alerts_for_network_files_exec_and_uid() {
         .into_iter()
         .find(|p| Path::new(p).exists())
         .expect("setpriv (util-linux) is needed for the uid change");
-    let dir = std::env::temp_dir().join(format!("peregrine-live-alerts-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempdir("live-alerts");
+    let dir = tmp.path();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let rules_file = dir.join("rules.yaml");
-    std::fs::write(&rules_file, rules(port, &dir)).unwrap();
+    std::fs::write(&rules_file, rules(port, dir)).unwrap();
 
     let live = start_live(
         peregrine()
@@ -168,5 +167,4 @@ fn live_alerts_for_network_files_exec_and_uid() {
     assert_eq!(s["proc.name"], "setpriv", "{s}");
     assert_eq!(s["evt.res"], "SUCCESS", "{s}");
     assert!(status.success(), "peregrine: {status}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

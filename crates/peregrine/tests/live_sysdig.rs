@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{peregrine, run, start_live, sysdig};
+use common::{peregrine, run, start_live, sysdig, tempdir};
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -60,9 +60,8 @@ fn lines(text: &[u8]) -> Vec<Vec<String>> {
 
 #[test]
 fn live_capture_reads_the_same_in_sysdig() {
-    let dir = std::env::temp_dir().join(format!("peregrine-live-sysdig-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempdir("live-sysdig");
+    let dir = tmp.path();
     let rules = dir.join("rules.yaml");
     std::fs::write(&rules, RULES).unwrap();
     let capture = dir.join("live.scap");
@@ -77,7 +76,7 @@ fn live_capture_reads_the_same_in_sysdig() {
         "live capture:",
     );
     for _ in 0..3 {
-        workload(&dir);
+        workload(dir);
         std::thread::sleep(Duration::from_millis(300));
     }
     let (status, log) = live.stop();
@@ -139,5 +138,4 @@ fn live_capture_reads_the_same_in_sysdig() {
         .iter()
         .any(|e| e[2] == "cat" && e.get(4).is_some_and(|n| n.trim() == "/etc/shadow"));
     assert!(shadow, "no event of cat opening /etc/shadow");
-    let _ = std::fs::remove_dir_all(&dir);
 }

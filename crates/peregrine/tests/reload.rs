@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
+use tempfile::TempDir;
 
 /// How long any one wait may take on a slow, busy machine.
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -55,38 +56,28 @@ fn build_capture(dir: &Path) -> PathBuf {
 /// removed at the end, and do not compete for the CPUs.
 #[test]
 fn operations_on_a_running_replay() {
-    let dir = std::env::temp_dir().join(format!("peregrine-reload-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    struct Cleanup(PathBuf);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    let _cleanup = Cleanup(dir.clone());
-    let capture = build_capture(&dir);
+    let dir = common::tempdir("reload");
+    let capture = build_capture(dir.path());
     sighup_with_edited_rules_takes_effect(&capture);
     broken_rules_edit_keeps_the_old_rules(&capture);
     watched_rules_file_change_reloads(&capture);
     sigint_stops_cleanly_and_sigusr1_reopens(&capture);
 }
 
-/// A temporary folder with a config and a rules file.
+/// A temporary folder with a config and a rules file, removed on drop.
 struct Setup {
-    dir: PathBuf,
+    /// Held for its removal on drop.
+    _dir: TempDir,
     rules: PathBuf,
     config: PathBuf,
 }
 
 impl Setup {
     fn new(name: &str, watch: bool) -> Setup {
-        let dir =
-            std::env::temp_dir().join(format!("peregrine-reload-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let rules = dir.join("rules.yaml");
+        let dir = common::tempdir(&format!("reload-{name}"));
+        let rules = dir.path().join("rules.yaml");
         std::fs::write(&rules, RULE_A).unwrap();
-        let config = dir.join("falco.yaml");
+        let config = dir.path().join("falco.yaml");
         std::fs::write(
             &config,
             format!(
@@ -96,13 +87,11 @@ impl Setup {
             ),
         )
         .unwrap();
-        Setup { dir, rules, config }
-    }
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        Setup {
+            _dir: dir,
+            rules,
+            config,
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{peregrine, shared};
+use common::{peregrine, shared, tempdir};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::Stdio;
@@ -21,9 +21,8 @@ fn get(port: u16, path: &str) -> String {
 
 #[test]
 fn webserver_stats_file_and_metrics_while_processing() {
-    let dir = std::env::temp_dir().join(format!("peregrine-web-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let capture = dir.join("long.scap");
+    let dir = tempdir("web");
+    let capture = dir.path().join("long.scap");
     let trace = shared().join("falco-regression/trace_files/cat_write.scap");
     let ok = peregrine()
         .args(["synth", "-o"])
@@ -33,8 +32,8 @@ fn webserver_stats_file_and_metrics_while_processing() {
         .status()
         .unwrap();
     assert!(ok.success());
-    let stats = dir.join("stats.json");
-    let metrics_file = dir.join("metrics.json");
+    let stats = dir.path().join("stats.json");
+    let metrics_file = dir.path().join("metrics.json");
     let mut child = peregrine()
         .env("FALCO_STATS_EXTRA_variant", "test")
         .arg("-r")
@@ -96,21 +95,32 @@ fn webserver_stats_file_and_metrics_while_processing() {
     assert!(processed > 0);
     assert!(metrics.contains("falcosecurity_falco_memory_rss_bytes "));
     assert!(get(port, "/other").starts_with("HTTP/1.1 404"));
-    // Keep standard error drained; wait for a -s sample and a metrics line.
+    // Keep standard error drained; read standard output as it comes.
     std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for l in stdout.lines().map_while(Result::ok) {
+            let _ = lines_tx.send(l);
+        }
+    });
+    // Wait for a -s sample, a metrics line and the metrics alert: the
+    // alert goes through the stdout channel's own thread, so it can come
+    // after the file line.
     let has_line = |p: &std::path::Path| std::fs::read_to_string(p).is_ok_and(|t| t.contains('\n'));
-    while !(has_line(&stats) && has_line(&metrics_file)) && Instant::now() < deadline {
+    let mut out = String::new();
+    let snapshot = |out: &str| out.contains("Falco internal: metrics snapshot");
+    while !(has_line(&stats) && has_line(&metrics_file) && snapshot(&out))
+        && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(50));
+        for l in lines.try_iter() {
+            out.push_str(&l);
+            out.push('\n');
+        }
     }
     let _ = child.kill();
     let _ = child.wait();
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
 
     // -s: one JSON line per sample, numbered, with the extra key.
     let text = std::fs::read_to_string(&stats).unwrap();
@@ -131,7 +141,6 @@ fn webserver_stats_file_and_metrics_while_processing() {
     assert!(alert["output_fields"]["falco.events_processed"].is_string());
     let snap = std::fs::read_to_string(&metrics_file).unwrap();
     assert!(snap.contains("Falco internal: metrics snapshot"), "{snap}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

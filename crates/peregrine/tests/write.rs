@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{all_traces, peregrine, run, sysdig, sysdig_reads};
+use common::{all_traces, peregrine, run, sysdig, sysdig_reads, tempdir};
 use std::path::Path;
 
 const FORMAT: &str = "*%evt.num %evt.time %evt.cpu %evt.type %evt.dir %evt.args %proc.name \
@@ -20,14 +20,14 @@ fn sysdig_output(trace: &Path, format: Option<&str>) -> Vec<u8> {
 
 #[test]
 fn written_captures_read_back_identically_in_sysdig() {
-    let dir = tempdir();
+    let dir = tempdir("write");
     let mut checked = 0;
     for trace in all_traces() {
         if !sysdig_reads(&trace) {
             continue;
         }
         let name = trace.file_name().unwrap().to_string_lossy().into_owned();
-        let copy = dir.join(&name);
+        let copy = dir.path().join(&name);
         run(
             peregrine()
                 .args(["dump", "-e"])
@@ -53,9 +53,9 @@ fn written_captures_read_back_identically_in_sysdig() {
 
 #[test]
 fn a_filter_keeps_only_matching_events_in_the_written_capture() {
-    let dir = tempdir();
+    let dir = tempdir("write");
     let trace = common::shared().join("falco-regression/trace_files/cat_write.scap");
-    let copy = dir.join("open-only.scap");
+    let copy = dir.path().join("open-only.scap");
     run(
         peregrine()
             .args(["dump", "-e"])
@@ -86,14 +86,4 @@ fn head(bytes: &[u8]) -> String {
         .take(5)
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn tempdir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "peregrine-write-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
