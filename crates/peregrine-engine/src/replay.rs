@@ -185,6 +185,11 @@ impl Replay {
         &self.state
     }
 
+    /// True when the events come from a live source rather than a file.
+    pub fn is_live(&self) -> bool {
+        matches!(self.input, Input::Live(_))
+    }
+
     /// Replays until the end of the input, an error, or the handler stops.
     pub fn run<H: ReplayHandler>(&mut self, handler: &mut H) -> ReplayEnd<H::Error> {
         match &mut self.input {

@@ -177,14 +177,26 @@ pub fn process_events(app: &mut App) -> Result<Flow, String> {
         eprintln!("{path}: {w}");
     }
     monitors.print_drop_stats();
-    if monitors.exit_requested() {
-        return Err("Drop manager internal error".into());
+    let flow = if monitors.exit_requested() {
+        Err("Drop manager internal error".into())
+    } else {
+        match end {
+            ReplayEnd::Done | ReplayEnd::Handler(_) => Ok(Flow::Exit(0)),
+            ReplayEnd::Damaged(e) => Err(format!("{path}: {e}")),
+            ReplayEnd::Source(e) => Err(format!("{path}: {e}")),
+        }
+    };
+    if replay.is_live() {
+        // Dropping the live source detaches the probe, several programs
+        // at a time.
+        drop(replay);
+    } else {
+        // The state (every thread and fd seen) goes back to the system
+        // with the process, which exits next, instead of being freed
+        // piece by piece.
+        std::mem::forget(replay);
     }
-    match end {
-        ReplayEnd::Done | ReplayEnd::Handler(_) => Ok(Flow::Exit(0)),
-        ReplayEnd::Damaged(e) => Err(format!("{path}: {e}")),
-        ReplayEnd::Source(e) => Err(format!("{path}: {e}")),
-    }
+    flow
 }
 
 /// The outputs configuration: `falco.yaml`, `-U`, and a queue long
