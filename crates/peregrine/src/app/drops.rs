@@ -376,7 +376,27 @@ impl DropMonitor {
 
     /// Call for every event, with its timestamp. Samples the counters of
     /// `source` once per second of event time and runs the actions.
+    #[inline]
     pub fn process(
+        &mut self,
+        ts: u64,
+        source: &dyn DropSource,
+        app_config: &Config,
+        outputs: &Outputs,
+        hostname: &str,
+        json: bool,
+    ) -> DropVerdict {
+        // Nearly every event: the second is not over.
+        if self.next_check_ts >= ts && self.next_check_ts != 0 {
+            return DropVerdict::Continue;
+        }
+        self.check(ts, source, app_config, outputs, hostname, json)
+    }
+
+    /// The once-a-second part of [`Self::process`] (and the first
+    /// event's, which starts the clock).
+    #[cold]
+    fn check(
         &mut self,
         ts: u64,
         source: &dyn DropSource,
@@ -387,8 +407,6 @@ impl DropMonitor {
     ) -> DropVerdict {
         if self.next_check_ts == 0 {
             self.next_check_ts = ts.saturating_add(ONE_SECOND_NS);
-        }
-        if self.next_check_ts >= ts {
             return DropVerdict::Continue;
         }
         self.next_check_ts = ts.saturating_add(ONE_SECOND_NS);
