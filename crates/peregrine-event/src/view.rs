@@ -319,6 +319,20 @@ impl EventBuilder {
         }
     }
 
+    /// The bytes of a successful `open` exit event (`PPME_SYSCALL_OPEN_X`)
+    /// of thread `tid` returning `fd` for `name` with scap open flags
+    /// `flags` (mode, dev and ino 0): the event tests reach for first.
+    pub fn open_exit(ts: u64, tid: u64, fd: i64, name: &str, flags: u32) -> Vec<u8> {
+        EventBuilder::new(crate::generated::code::SYSCALL_OPEN_X, ts, tid)
+            .u64(fd as u64)
+            .str(name)
+            .u32(flags)
+            .u32(0)
+            .u32(0)
+            .u64(0)
+            .build()
+    }
+
     /// Appends a raw parameter.
     pub fn param(mut self, bytes: &[u8]) -> Self {
         self.params.push(bytes.to_vec());
@@ -378,17 +392,9 @@ impl EventBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generated::code;
 
     fn open_exit() -> Vec<u8> {
-        EventBuilder::new(code::SYSCALL_OPEN_X, 1_000, 42)
-            .u64(3)
-            .str("/etc/passwd")
-            .u32(1)
-            .u32(0)
-            .u32(0)
-            .u64(0)
-            .build()
+        EventBuilder::open_exit(1_000, 42, 3, "/etc/passwd", 1)
     }
 
     #[test]

@@ -5,7 +5,7 @@
 #![allow(missing_docs)]
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
-use peregrine_event::{EventBuilder, EventView, code};
+use peregrine_event::{EventBuilder, EventView};
 use peregrine_filter::compile::{FieldCache, FieldInterner, Filter, compile_with};
 use peregrine_filter::condition::{Expr, expand_lists, expand_macros, parse};
 use peregrine_filter::extract::{Ctx, StreamInfo};
@@ -78,14 +78,7 @@ fn state() -> (State, Vec<u8>) {
             ..Default::default()
         });
     }
-    let ev = EventBuilder::new(code::SYSCALL_OPEN_X, 10, 200)
-        .u64(3)
-        .str("/etc/shadow")
-        .u32(1)
-        .u32(0)
-        .u32(0)
-        .u64(0)
-        .build();
+    let ev = EventBuilder::open_exit(10, 200, 3, "/etc/shadow", 1);
     st.process(&EventView::parse(&ev).unwrap());
     (st, ev)
 }

@@ -1742,14 +1742,7 @@ mod tests {
 
     #[test]
     fn reads_parameters_by_slot() {
-        let bytes = peregrine_event::EventBuilder::new(code::SYSCALL_OPEN_X, 1, 2)
-            .u64(3)
-            .str("/etc/passwd")
-            .u32(1)
-            .u32(0)
-            .u32(0)
-            .u64(0)
-            .build();
+        let bytes = peregrine_event::EventBuilder::open_exit(1, 2, 3, "/etc/passwd", 1);
         let ev = EventView::parse(&bytes).unwrap();
         assert_eq!(param_of(&ev, Param::Name), ev.param_by_name("name"));
         assert_eq!(param_of(&ev, Param::Flags), ev.param_by_name("flags"));

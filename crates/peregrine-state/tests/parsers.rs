@@ -25,14 +25,7 @@ fn seeded() -> State {
 }
 
 fn open_x(tid: u64, fd: i64, name: &str, flags: u32) -> Vec<u8> {
-    EventBuilder::new(code::SYSCALL_OPEN_X, 1, tid)
-        .u64(fd as u64)
-        .str(name)
-        .u32(flags)
-        .u32(0)
-        .u32(0)
-        .u64(0)
-        .build()
+    EventBuilder::open_exit(1, tid, fd, name, flags)
 }
 
 fn close_pair(st: &mut State, tid: u64, fd: i64) {

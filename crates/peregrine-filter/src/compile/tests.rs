@@ -39,26 +39,10 @@ fn v4tuple(s: [u8; 4], sp: u16, d: [u8; 4], dp: u16) -> Vec<u8> {
 }
 
 fn events(ev: Ev) -> Vec<Vec<u8>> {
-    let open = EventBuilder::new(code::SYSCALL_OPEN_X, 10, 200)
-        .u64(3)
-        .str("/etc/passwd")
-        .u32(1)
-        .u32(0)
-        .u32(0)
-        .u64(0)
-        .build();
+    let open = EventBuilder::open_exit(10, 200, 3, "/etc/passwd", 1);
     match ev {
         Ev::Open => vec![open],
-        Ev::NoThread => vec![
-            EventBuilder::new(code::SYSCALL_OPEN_X, 10, 999)
-                .u64(3)
-                .str("/x")
-                .u32(1)
-                .u32(0)
-                .u32(0)
-                .u64(0)
-                .build(),
-        ],
+        Ev::NoThread => vec![EventBuilder::open_exit(10, 999, 3, "/x", 1)],
         Ev::Connect => vec![
             EventBuilder::new(code::SOCKET_SOCKET_X, 11, 200)
                 .u64(4)
