@@ -375,36 +375,27 @@ impl DropMonitor {
     }
 
     /// Call for every event, with its timestamp. Samples the counters of
-    /// `source` once per second of event time and runs the actions.
+    /// `source` once per second of event time and runs the actions,
+    /// reporting through `to`.
     #[inline]
     pub fn process(
         &mut self,
         ts: u64,
         source: &dyn DropSource,
-        app_config: &Config,
-        outputs: &Outputs,
-        hostname: &str,
-        json: bool,
+        to: &DropReport<'_>,
     ) -> DropVerdict {
         // Nearly every event: the second is not over.
         if self.next_check_ts >= ts && self.next_check_ts != 0 {
             return DropVerdict::Continue;
         }
-        self.check(ts, source, app_config, outputs, hostname, json)
+        self.check(ts, source, to)
     }
 
     /// The once-a-second part of [`Self::process`] (and the first
     /// event's, which starts the clock).
     #[cold]
-    fn check(
-        &mut self,
-        ts: u64,
-        source: &dyn DropSource,
-        app_config: &Config,
-        outputs: &Outputs,
-        hostname: &str,
-        json: bool,
-    ) -> DropVerdict {
+    fn check(&mut self, ts: u64, source: &dyn DropSource, to: &DropReport<'_>) -> DropVerdict {
+        let app_config = to.config;
         if self.next_check_ts == 0 {
             self.next_check_ts = ts.saturating_add(ONE_SECOND_NS);
             return DropVerdict::Continue;
@@ -435,28 +426,22 @@ impl DropMonitor {
             return DropVerdict::Continue;
         }
         self.num_actions += 1;
-        self.perform_actions(
-            ts,
-            &delta,
-            source.is_ebpf(),
-            app_config,
-            outputs,
-            hostname,
-            json,
-        )
+        self.perform_actions(ts, &delta, source.is_ebpf(), to)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn perform_actions(
         &self,
         ts: u64,
         delta: &DropCounters,
         ebpf: bool,
-        config: &Config,
-        outputs: &Outputs,
-        hostname: &str,
-        json: bool,
+        to: &DropReport<'_>,
     ) -> DropVerdict {
+        let DropReport {
+            config,
+            outputs,
+            hostname,
+            json,
+        } = *to;
         let msg = format!(
             "{DROP_RULE}. {} system calls dropped in last second.",
             delta.n_drops
@@ -493,6 +478,20 @@ impl DropMonitor {
         eprintln!("   - event drop detected: {} occurrences", self.num_drops);
         eprintln!("   - num times actions taken: {}", self.num_actions);
     }
+}
+
+/// Where drop actions report: the configuration (log levels), the alert
+/// outputs and how alerts are written.
+#[derive(Clone, Copy)]
+pub struct DropReport<'a> {
+    /// The application configuration (`log_level`, `log_stderr`, ...).
+    pub config: &'a Config,
+    /// The alert channels.
+    pub outputs: &'a Outputs,
+    /// The hostname alerts carry.
+    pub hostname: &'a str,
+    /// JSON alerts (`json_output`).
+    pub json: bool,
 }
 
 /// The `output_fields` of a drop alert, as Falco fills them (strings).
@@ -565,6 +564,16 @@ pub fn internal_alert(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reporting to `config` and `outputs`, text alerts from host "h".
+    fn report<'a>(config: &'a Config, outputs: &'a Outputs) -> DropReport<'a> {
+        DropReport {
+            config,
+            outputs,
+            hostname: "h",
+            json: false,
+        }
+    }
 
     /// An empty configuration and outputs that print nothing.
     fn quiet_app() -> (Config, Outputs) {
@@ -650,7 +659,7 @@ mod tests {
             c.n_drops += drops;
             src.0.set(c);
             ts += 2 * ONE_SECOND_NS;
-            m.process(ts, &src, &app_config, &outputs, "h", false)
+            m.process(ts, &src, &report(&app_config, &outputs))
         };
         step(&mut m, 0, 0); // first event arms the timer
         assert_eq!(step(&mut m, 100, 5), DropVerdict::Continue); // 5% < 10%
@@ -687,8 +696,8 @@ mod tests {
         }
         let (app_config, outputs) = quiet_app();
         let src = Fixed(c);
-        m.process(1, &src, &app_config, &outputs, "h", false);
-        m.process(2 * ONE_SECOND_NS, &src, &app_config, &outputs, "h", false);
+        m.process(1, &src, &report(&app_config, &outputs));
+        m.process(2 * ONE_SECOND_NS, &src, &report(&app_config, &outputs));
         assert_eq!(m.num_drops, 1);
     }
 

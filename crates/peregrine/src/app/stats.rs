@@ -8,8 +8,8 @@
 //! interval has passed, so the per-event cost is one counter increment.
 
 use super::drops::{
-    CaptureSource, DropCounters, DropMonitor, DropSource, DropVerdict, DropsConfig, ProbeSource,
-    internal_alert,
+    CaptureSource, DropCounters, DropMonitor, DropReport, DropSource, DropVerdict, DropsConfig,
+    ProbeSource, internal_alert,
 };
 use super::{App, Flow};
 use crate::config::Config;
@@ -586,15 +586,13 @@ impl Monitors {
     #[inline]
     pub fn event(&mut self, ts: u64, engine: &Engine, outputs: &Outputs) -> bool {
         self.source.capture.events += 1;
-        if self.drops.process(
-            ts,
-            &self.source,
-            &self.config,
+        let to = DropReport {
+            config: &self.config,
             outputs,
-            &self.hostname,
-            self.json,
-        ) == DropVerdict::Exit
-        {
+            hostname: &self.hostname,
+            json: self.json,
+        };
+        if self.drops.process(ts, &self.source, &to) == DropVerdict::Exit {
             self.exit = true;
             return false;
         }
