@@ -38,6 +38,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod kfunc;
 pub mod proc_scan;
 mod ring;
 
@@ -49,7 +50,7 @@ use std::time::{Duration, Instant};
 use aya::maps::{ArrayOfMaps, MapData, PerCpuArray};
 use aya::programs::TracePoint;
 use aya::programs::trace_point::TracePointLink;
-use aya::{Ebpf, EbpfLoader};
+use aya::{Btf, Ebpf, EbpfLoader};
 use peregrine_event::code;
 use ring::RingReader;
 
@@ -653,11 +654,14 @@ impl LiveSource {
         let page = 4096u32;
         let ring_bytes = opts.ring_bytes.max(page).next_power_of_two();
         let boot_offset = boot_offset_ns();
+        let btf = Btf::from_sys_fs().map_err(|e| Error::Load(format!("kernel BTF: {e}")))?;
+        let probe = kfunc::resolve(PROBE, &btf).map_err(Error::Load)?;
         let mut ebpf = EbpfLoader::new()
+            .btf(Some(&btf))
             .override_global("boot_offset_ns", &boot_offset, true)
             .map_max_entries("ringbufs", ncpus.max(1))
             .map_max_entries("scratch", ncpus.max(1))
-            .load(PROBE)
+            .load(probe.bytes())
             .map_err(|e| Error::Load(chain(&e)))?;
         // The buffers are in place before any program runs.
         let (of_cpu, count) = ring_buffer_of_cpus(ncpus.max(1), &online, opts.cpus_per_buffer);

@@ -147,6 +147,46 @@ fn which(name: &str) -> String {
         .unwrap_or_else(|| panic!("{name} not in PATH"))
 }
 
+/// The kernel's encoding of a device number (MKDEV: 12-bit major, 20-bit
+/// minor), which the open family's `dev` parameter carries.
+fn kernel_dev(st_dev: u64) -> i64 {
+    let (major, minor) = (libc::major(st_dev), libc::minor(st_dev));
+    i64::from((major << 20) | minor)
+}
+
+/// The open family reads the file it opened from the fd table (direct
+/// loads through bpf_rdonly_cast): its device, inode and whether the call
+/// created it must be those `stat` gives.
+#[test]
+fn openat_reports_the_opened_file() {
+    use std::os::unix::fs::MetadataExt;
+    const PPM_O_F_CREATED: i64 = 1 << 14;
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("made");
+    let mut src = open(&["openat"]);
+    let me = gettid();
+    std::fs::File::create(&path).unwrap(); // created by this call
+    std::fs::File::open(&path).unwrap(); // only opened
+    let evs = collect(&mut src, Duration::from_millis(500), |v| {
+        v.code() == code::SYSCALL_OPENAT_2_X && v.tid() == me
+    });
+    let meta = std::fs::metadata(&path).unwrap();
+    let name = path.to_str().unwrap();
+    let opens: Vec<EventView<'_>> = by_thread(&evs, me, &["openat"])
+        .into_iter()
+        .filter(|v| str_param(v, "name") == name)
+        .collect();
+    assert_eq!(opens.len(), 2, "two opens of {name}");
+    for (v, created) in opens.iter().zip([true, false]) {
+        assert!(int_param(v, "fd") >= 0);
+        assert_eq!(int_param(v, "ino"), meta.ino() as i64);
+        assert_eq!(int_param(v, "dev"), kernel_dev(meta.dev()));
+        let flags = int_param(v, "flags");
+        assert_eq!(flags & PPM_O_F_CREATED != 0, created, "flags {flags:#x}");
+    }
+}
+
 #[test]
 fn shell_spawns_child() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());

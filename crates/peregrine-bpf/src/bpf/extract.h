@@ -148,7 +148,45 @@ static __always_inline __u64 mm_counter(struct mm_struct *mm, int i) {
 	return v < 0 ? 0 : v;
 }
 
-/* The file behind `fd` of task `t` (a BTF pointer), NULL if none. */
+/*
+ * bpf_rdonly_cast(obj, btf_id): `obj` as a read-only pointer to the kernel
+ * type `btf_id`, whose fields then load directly (fault-safe PROBE_MEM
+ * loads, a few instructions each, instead of a bpf_probe_read_kernel()
+ * call). The verifier replaces the call by a register move, so it costs
+ * nothing at run time.
+ *
+ * It is a kfunc, and the loader (aya) does not resolve kfunc calls: the
+ * call is emitted here as a raw instruction whose immediate is the marker
+ * KFUNC_RDONLY_CAST, and the loader writes the kfunc's id in vmlinux BTF
+ * in its place before loading (see `kfunc.rs`). The encoding is
+ * BPF_JMP | BPF_CALL (0x85) with src_reg BPF_PSEUDO_KFUNC_CALL (2).
+ */
+#define KFUNC_RDONLY_CAST 0x7ffe0001
+#define KFUNC_CALL_INSN(marker) ".quad (" #marker " << 32) | 0x2085"
+#define KFUNC_CALL_INSN_(marker) KFUNC_CALL_INSN(marker)
+
+static __always_inline void *rdonly_cast(const void *obj, __u32 btf_id) {
+	void *res;
+	asm volatile("r1 = %[obj]\n\t"
+	             "r2 = %[id]\n\t" KFUNC_CALL_INSN_(KFUNC_RDONLY_CAST) "\n\t"
+	             "%[res] = r0"
+	             : [res] "=r"(res)
+	             : [obj] "r"(obj), [id] "r"(btf_id)
+	             : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
+	return res;
+}
+
+/* `p` as a pointer to the kernel's `type`, for direct loads. */
+#define CAST(p, type) ((type *)rdonly_cast((p), bpf_core_type_id_kernel(type)))
+
+/* The pointer stored at kernel address `slot` (a direct load: the slot is
+ * read as the first field of a struct that starts with a pointer). */
+static __always_inline void *load_ptr(const void *slot) {
+	return CAST(slot, struct callback_head)->next;
+}
+
+/* The file behind `fd` of task `t` (a BTF pointer), NULL if none; its
+ * fields load directly. */
 static __always_inline struct file *fd_file(struct task_struct *t, __s64 fd) {
 	if(fd < 0)
 		return NULL;
@@ -157,33 +195,8 @@ static __always_inline struct file *fd_file(struct task_struct *t, __s64 fd) {
 		return NULL;
 	/* `fd` is a pointer to pointers: the verifier sees a plain number. */
 	struct file **fds = fdt->fd;
-	struct file *f = NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
-}
-
-/*
- * Several fields of one kernel object with one bpf_probe_read_kernel():
- * read_window(w, p, end) copies the object's first `end` bytes to `w`, and
- * WINDOW_FIELD() takes a field from the copy at its CO-RE offset. `end` is
- * a relocated constant (FIELDS_END()); read_window() returns 0 when it
- * passes WINDOW (a kernel whose layout puts the fields far apart), and the
- * caller then reads the fields one by one. Only one of the two paths is
- * live once the offsets are known, so the verifier drops the other.
- */
-#define WINDOW 96
-
-#define FIELD_END(type, field) (bpf_core_field_offset(type, field) + bpf_core_field_size(type, field))
-#define FIELDS_END(type, f1, f2)                                                        \
-	(FIELD_END(type, f1) > FIELD_END(type, f2) ? FIELD_END(type, f1) : FIELD_END(type, f2))
-#define WINDOW_FIELD(w, type, field, ctype) (*(ctype *)((char *)(w) + bpf_core_field_offset(type, field)))
-
-static __always_inline int read_window(__u64 *w, const void *p, __u32 end) {
-	if(end > WINDOW)
-		return 0;
-	/* On failure the helper zeroes the bytes: fields read as 0. */
-	bpf_probe_read_kernel(w, end, p);
-	return 1;
+	struct file *f = load_ptr(&fds[fd]);
+	return f ? CAST(f, struct file) : NULL;
 }
 
 static __always_inline struct socket *file_socket(struct file *f) {

@@ -14,10 +14,12 @@
  *
  * Cost: on kernels with return-thunk mitigations every call costs tens of
  * nanoseconds, so the programs make as few helper calls as they can: the
- * tid is loaded from the task, several fields of one kernel object are
- * read with one bpf_probe_read_kernel() (read_window()), fixed-size events
- * are written in place in the ring buffer, and nothing asks the ring
- * buffer whether to wake the consumer.
+ * tid is loaded from the task, the saved registers are found from the
+ * task's stack base, kernel objects reached through pointers the verifier
+ * cannot type (an fd table slot, say) are read with direct loads through
+ * bpf_rdonly_cast() (CAST()) rather than bpf_probe_read_kernel(),
+ * fixed-size events are written in place in the ring buffer, and nothing
+ * asks the ring buffer whether to wake the consumer.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -57,8 +59,25 @@ struct args {
 	__u64 a[6];
 };
 
+/* Where a task's saved registers are, from the base of its kernel stack
+ * (the same for every task: the stack size and padding are build
+ * constants). 0 until a program has asked bpf_task_pt_regs() once. */
+__u64 regs_offset = 0;
+
+/* The task's saved user registers: task_pt_regs(t), from the stack base
+ * with direct loads once regs_offset is known. */
+static __always_inline struct pt_regs *task_regs(struct task_struct *t) {
+	__u64 off = regs_offset;
+	if(!off) {
+		struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(t);
+		regs_offset = (__u64)r - (__u64)t->stack;
+		return r;
+	}
+	return CAST(t->stack + off, struct pt_regs);
+}
+
 static __always_inline void load_args(struct task_struct *t, struct args *x) {
-	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(t);
+	struct pt_regs *r = task_regs(t);
 	x->a[0] = r->di;
 	x->a[1] = r->si;
 	x->a[2] = r->dx;
@@ -115,9 +134,8 @@ static __always_inline void load_args(struct task_struct *t, struct args *x) {
 /* ===================================================================== */
 
 /* What the open family reports of the file it opened: its device and
- * inode, and PPM_O_F_CREATED when the call created it. Four reads: the fd
- * table slot, then the file, the inode and the super block, each copied as
- * far as the fields needed (read_window()). */
+ * inode, and PPM_O_F_CREATED when the call created it. Direct loads: the
+ * fd table slot, then the file, the inode and the super block. */
 struct opened {
 	__u32 dev;
 	__u32 created;
@@ -126,29 +144,17 @@ struct opened {
 
 static __always_inline struct opened opened_file(struct task_struct *t, __s64 fd) {
 	struct opened o = {};
-	struct file *f = fd >= 0 ? fd_file(t, fd) : NULL;
+	struct file *f = fd_file(t, fd);
 	if(!f)
 		return o;
-	__u64 w[WINDOW / 8];
-	struct inode *i;
-	__u32 mode;
-	if(read_window(w, f, FIELDS_END(struct file, f_mode, f_inode))) {
-		i = WINDOW_FIELD(w, struct file, f_inode, struct inode *);
-		mode = WINDOW_FIELD(w, struct file, f_mode, __u32);
-	} else {
-		i = BPF_CORE_READ(f, f_inode);
-		mode = BPF_CORE_READ(f, f_mode);
-	}
-	struct super_block *sb;
-	if(read_window(w, i, FIELDS_END(struct inode, i_sb, i_ino))) {
-		sb = WINDOW_FIELD(w, struct inode, i_sb, struct super_block *);
-		o.ino = WINDOW_FIELD(w, struct inode, i_ino, __u64);
-	} else {
-		sb = BPF_CORE_READ(i, i_sb);
-		o.ino = BPF_CORE_READ(i, i_ino);
-	}
-	o.dev = BPF_CORE_READ(sb, s_dev);
-	if(mode & FMODE_CREATED)
+	struct inode *i = f->f_inode;
+	if(!i)
+		return o;
+	o.ino = i->i_ino;
+	struct super_block *sb = i->i_sb;
+	if(sb)
+		o.dev = sb->s_dev;
+	if(f->f_mode & FMODE_CREATED)
 		o.created = PPM_O_F_CREATED;
 	return o;
 }
