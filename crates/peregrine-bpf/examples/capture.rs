@@ -4,8 +4,9 @@
 //! capture [-w FILE] [-q] [-n COUNT] [-s SECONDS] [-b BYTES] [-c CPUS] [syscall ...]
 //! capture -l          # the supported syscalls
 //! ```
-//! `-q` only counts the events. `-b` is the size of each ring buffer,
-//! `-c` the CPUs sharing one (0: one buffer for all). Default syscalls:
+//! `-q` only counts the events. `-b` and `-c` are Falco's ring buffer size
+//! and CPUs per buffer (0: one buffer for all), which set the memory of the
+//! per-CPU rings (`ring_bytes_per_cpu`). Default syscalls:
 //! execve, openat, connect, clone, close. SIGINT/SIGTERM stop the capture
 //! cleanly; the last line on stderr is `events=N bytes=N lost=N
 //! ring_full=N scratch_fail=N read_fail=N buffers=N secs=S` (for

@@ -1,12 +1,12 @@
-//! Live capture: a CO-RE eBPF probe that writes Falco scap events into a
-//! BPF ring buffer, and its loader.
+//! Live capture: a CO-RE eBPF probe that writes Falco scap events into
+//! per-CPU rings, and its loader.
 //!
 //! The probe (`src/bpf/probe.bpf.c`, compiled by `build.rs` with clang
 //! against the running kernel's BTF) attaches **per syscall**: for each
 //! selected syscall X, `syscalls/sys_exit_X` writes one exit event carrying
 //! the full parameter set of the current schema (no enter events, as
 //! Falco's current drivers). The arguments are read at exit from the
-//! registers the task saved on kernel entry (`bpf_task_pt_regs`), so there
+//! registers the task saved on kernel entry (`task_pt_regs`), so there
 //! is no enter program and no per-thread stash. Syscalls that are not
 //! selected get no program, so they pay only the kernel's syscall-tracing
 //! slow path. [`SYSCALLS`] is the table of supported syscalls and the
@@ -18,18 +18,20 @@
 //! Children of clone/clone3/fork/vfork are reported by the child's own
 //! clone exit (`res == 0`), the first thing a new thread runs.
 //!
-//! **Ring buffers**: one per group of `cpus_per_buffer` CPUs (Falco's
-//! `engine.modern_ebpf.cpus_for_each_buffer`; 0 puts every CPU on one
-//! buffer), found by the programs through an array of maps indexed by CPU.
-//! With one buffer the consumer reads events in the order they were
-//! committed; with several, [`LiveSource::next_event`] returns the oldest
-//! of the buffers' next events. Either way timestamps are taken when an
-//! event starts being built, so events of two CPUs can come a few
-//! microseconds out of timestamp order. The probe never wakes the consumer
-//! (a wakeup costs the producer an irq_work per event): the consumer polls,
-//! sleeping from [`IDLE_SLEEP_MIN`] up to [`IDLE_SLEEP_MAX`] while the
-//! buffers stay empty, so a buffer must hold what arrives in
-//! [`IDLE_SLEEP_MAX`] (1 MiB, the smallest preset, holds 200 MB/s).
+//! **Rings**: one per CPU, each with a single producer (the CPU's
+//! programs, which never run two at a time) and a single consumer, so the
+//! probe takes no lock; they live in two memory-mapped BPF arrays (control
+//! positions and data), read in place by `cpu_ring.rs`. Falco's
+//! `buf_size_preset` and `cpus_for_each_buffer` set the memory: the bytes
+//! Falco's buffers would take are shared out among the CPUs (see
+//! [`ring_bytes_per_cpu`]). [`LiveSource::next_event`] returns the oldest of
+//! the rings' next events, so one thread's events come out in order even
+//! when it moves between CPUs; timestamps are taken when an event starts
+//! being built, so events of two CPUs can come a few microseconds out of
+//! timestamp order. The probe never wakes the consumer: the consumer polls,
+//! sleeping from [`IDLE_SLEEP_MIN`] up to [`IDLE_SLEEP_MAX`] while the rings
+//! stay empty, so a ring must hold what arrives in [`IDLE_SLEEP_MAX`] (1
+//! MiB, the smallest, holds 200 MB/s).
 //!
 //! Loader: [aya](https://docs.rs/aya) (pure Rust, loads clang-built
 //! objects and does the CO-RE relocations itself; no C libbpf to build).
@@ -38,21 +40,21 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod cpu_ring;
 mod kfunc;
 pub mod proc_scan;
-mod ring;
 
-use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aya::maps::{ArrayOfMaps, MapData, PerCpuArray};
+use aya::maps::{MapData, PerCpuArray};
 use aya::programs::TracePoint;
 use aya::programs::trace_point::TracePointLink;
 use aya::{Btf, Ebpf, EbpfLoader};
+use cpu_ring::{CpuRing, RingMaps};
 use peregrine_event::code;
-use ring::RingReader;
 
 /// The compiled probe object.
 static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe.bpf.o"));
@@ -247,11 +249,13 @@ pub fn schema_version() -> &'static str {
 pub struct LiveOptions<'a> {
     /// Syscalls to capture (names from [`SYSCALLS`]). Others get no program.
     pub syscalls: &'a [&'a str],
-    /// Size of each ring buffer in bytes (a power of two, multiple of the
-    /// page size; rounded up). Default 8 MiB, Falco's default preset.
+    /// Size of each of Falco's ring buffers in bytes (`buf_size_preset`).
+    /// Default 8 MiB, Falco's default preset. With `cpus_per_buffer` it
+    /// sets the memory of the per-CPU rings ([`ring_bytes_per_cpu`]).
     pub ring_bytes: u32,
-    /// CPUs that share one ring buffer (Falco's `cpus_for_each_buffer`);
-    /// 0 puts every CPU on one buffer. Default 2, as in Falco.
+    /// CPUs that share one of Falco's ring buffers
+    /// (`cpus_for_each_buffer`); 0 puts every CPU on one buffer. Default
+    /// 2, as in Falco.
     pub cpus_per_buffer: u32,
 }
 
@@ -272,21 +276,23 @@ pub const IDLE_SLEEP_MIN: Duration = Duration::from_micros(100);
 /// sleep doubles from [`IDLE_SLEEP_MIN`] while they stay empty).
 pub const IDLE_SLEEP_MAX: Duration = Duration::from_millis(5);
 
-/// Which ring buffer each possible CPU writes to: the online CPUs in
-/// groups of `per` (0: one group), in order; CPUs that are not online use
-/// buffer 0. Returns the buffer of each CPU and the number of buffers.
-pub fn ring_buffer_of_cpus(possible: u32, online: &[u32], per: u32) -> (Vec<u32>, u32) {
-    let mut of_cpu = vec![0u32; possible as usize];
-    let mut rings = 1;
-    for (k, cpu) in online.iter().filter(|c| **c < possible).enumerate() {
-        let ring = match per {
-            0 => 0,
-            n => k as u32 / n,
-        };
-        of_cpu[*cpu as usize] = ring;
-        rings = rings.max(ring + 1);
+/// Bytes of each CPU's ring: the memory Falco's buffers would take
+/// (`ring_bytes` for each group of `per` online CPUs; 0: one group),
+/// shared out among the `online` CPUs, rounded down to a power of two and
+/// at least one chunk (1 MiB).
+pub fn ring_bytes_per_cpu(ring_bytes: u32, online: u32, per: u32) -> u64 {
+    let online = u64::from(online.max(1));
+    let buffers = match per {
+        0 => 1,
+        n => online.div_ceil(u64::from(n)),
+    };
+    let share = u64::from(ring_bytes) * buffers / online;
+    let chunk = cpu_ring::CHUNK as u64;
+    if share <= chunk {
+        chunk
+    } else {
+        1 << share.ilog2()
     }
-    (of_cpu, rings)
 }
 
 /// Counters of the probe, summed over CPUs (see `struct counters` in
@@ -362,7 +368,7 @@ struct Head {
 
 /// A running live capture. Dropping it detaches every program.
 pub struct LiveSource {
-    rings: Vec<RingReader>,
+    rings: Vec<CpuRing>,
     heads: Vec<Head>,
     counters: ProbeCounters,
     buf: Vec<u8>,
@@ -372,8 +378,7 @@ pub struct LiveSource {
     /// The programs' attachments, detached on drop ([`detach_all`]).
     links: Vec<TracePointLink>,
     boot_offset_ns: u64,
-    // The programs refer to the array of ring buffers by its fd.
-    _ringbufs: ArrayOfMaps<MapData, MapData>,
+    ring_bytes: u64,
     // Owns the programs: dropped last.
     _ebpf: Ebpf,
 }
@@ -393,27 +398,9 @@ impl std::fmt::Debug for LiveSource {
     }
 }
 
-/// True for a record long enough for an event header whose `len` field
-/// agrees with its size.
-fn well_formed(b: &[u8]) -> bool {
-    b.len() >= peregrine_event::HEADER_LEN
-        && u32::from_le_bytes([b[16], b[17], b[18], b[19]]) as usize == b.len()
-}
-
-/// The next well-formed record of `ring`; records that are not are skipped.
-fn next_well_formed(ring: &mut RingReader) -> Option<ring::Span> {
-    loop {
-        let span = ring.next_span()?;
-        if well_formed(ring.bytes(span)) {
-            return Some(span);
-        }
-    }
-}
-
-/// Copies the next well-formed record of `ring` to `out`; false when the
-/// ring is empty. Records that are not well formed are skipped.
-fn pull(ring: &mut RingReader, out: &mut Vec<u8>) -> bool {
-    let Some(span) = next_well_formed(ring) else {
+/// Copies the next event of `ring` to `out`; false when the ring is empty.
+fn pull(ring: &mut CpuRing, out: &mut Vec<u8>) -> bool {
+    let Some(span) = ring.next_span() else {
         return false;
     };
     out.clear();
@@ -421,84 +408,16 @@ fn pull(ring: &mut RingReader, out: &mut Vec<u8>) -> bool {
     true
 }
 
-/// Creates a BPF ring buffer of `bytes` bytes (`BPF_MAP_CREATE`; aya
-/// creates only the maps an object declares).
-fn create_ringbuf(name: &str, bytes: u32) -> std::io::Result<OwnedFd> {
-    /// The leading fields of `union bpf_attr` for `BPF_MAP_CREATE`; the
-    /// kernel zero-fills the fields after the size given.
-    #[repr(C)]
-    struct MapCreate {
-        map_type: u32,
-        key_size: u32,
-        value_size: u32,
-        max_entries: u32,
-        map_flags: u32,
-        inner_map_fd: u32,
-        numa_node: u32,
-        map_name: [u8; 16],
-    }
-    const BPF_MAP_CREATE: libc::c_long = 0;
-    const BPF_MAP_TYPE_RINGBUF: u32 = 27;
-    let mut attr = MapCreate {
-        map_type: BPF_MAP_TYPE_RINGBUF,
-        key_size: 0,
-        value_size: 0,
-        max_entries: bytes,
-        map_flags: 0,
-        inner_map_fd: 0,
-        numa_node: 0,
-        map_name: [0; 16],
+/// Maps the rings of `cpus` CPUs (`chunks` chunks each) that the probe's
+/// `ring_ctl` and `ring_data` arrays hold.
+fn cpu_rings(ebpf: &Ebpf, cpus: usize, chunks: usize) -> Result<Vec<CpuRing>> {
+    let fd = |name: &str| match ebpf.map(name) {
+        Some(aya::maps::Map::Array(data)) => Ok(data.fd().as_fd()),
+        _ => Err(Error::Load(format!("map {name} missing"))),
     };
-    for (d, s) in attr.map_name.iter_mut().zip(name.bytes().take(15)) {
-        *d = s;
-    }
-    // SAFETY: `attr` is a valid, initialised prefix of `union bpf_attr`
-    // and its size is passed; the kernel only reads it.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            BPF_MAP_CREATE,
-            &attr as *const MapCreate,
-            std::mem::size_of::<MapCreate>(),
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: the syscall returned a new file descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
-/// The `ringbufs` array of maps (its fd must stay open until every program
-/// that uses it is loaded) and the ring buffers it points to.
-type RingBuffers = (ArrayOfMaps<MapData, MapData>, Vec<RingReader>);
-
-/// Creates the ring buffers (`count` of `bytes` each) and points the slot
-/// of every possible CPU of the `ringbufs` array at its buffer.
-fn ring_buffers(ebpf: &mut Ebpf, bytes: u32, of_cpu: &[u32], count: u32) -> Result<RingBuffers> {
-    let outer = ebpf
-        .take_map("ringbufs")
-        .ok_or_else(|| Error::Load("map ringbufs missing".into()))?;
-    let mut outer: ArrayOfMaps<MapData, MapData> =
-        ArrayOfMaps::try_from(outer).map_err(|e| Error::Load(format!("ringbufs: {e}")))?;
-    let mut maps = Vec::new();
-    let mut rings = Vec::new();
-    for i in 0..count {
-        let fd = create_ringbuf(&format!("events{i}"), bytes)
-            .map_err(|e| Error::Load(format!("creating ring buffer {i} ({bytes} bytes): {e}")))?;
-        // The mappings keep the buffer alive once its fd is closed.
-        rings.push(
-            RingReader::new(fd.as_fd(), bytes as usize)
-                .map_err(|e| Error::Load(format!("mapping ring buffer {i}: {e}")))?,
-        );
-        maps.push(MapData::from_fd(fd).map_err(|e| Error::Load(format!("ring buffer {i}: {e}")))?);
-    }
-    for (cpu, ring) in of_cpu.iter().enumerate() {
-        outer
-            .set(cpu as u32, &maps[*ring as usize], 0)
-            .map_err(|e| Error::Load(format!("ringbufs slot {cpu}: {e}")))?;
-    }
-    Ok((outer, rings))
+    let maps = RingMaps::new(fd("ring_ctl")?, fd("ring_data")?, cpus, chunks)
+        .map_err(|e| Error::Load(format!("mapping the rings: {e}")))?;
+    Ok(maps.readers())
 }
 
 fn clock_ns(clock: libc::clockid_t) -> u64 {
@@ -651,21 +570,23 @@ impl LiveSource {
             aya::util::nr_cpus().map_err(|(what, e)| Error::Load(format!("{what}: {e}")))? as u32;
         let online =
             aya::util::online_cpus().map_err(|(what, e)| Error::Load(format!("{what}: {e}")))?;
-        let page = 4096u32;
-        let ring_bytes = opts.ring_bytes.max(page).next_power_of_two();
+        let cpus = ncpus.max(1);
+        let ring_bytes =
+            ring_bytes_per_cpu(opts.ring_bytes, online.len() as u32, opts.cpus_per_buffer);
+        let chunks = (ring_bytes >> cpu_ring::CHUNK_SHIFT) as u32;
         let boot_offset = boot_offset_ns();
         let btf = Btf::from_sys_fs().map_err(|e| Error::Load(format!("kernel BTF: {e}")))?;
         let probe = kfunc::resolve(PROBE, &btf).map_err(Error::Load)?;
         let mut ebpf = EbpfLoader::new()
             .btf(Some(&btf))
             .override_global("boot_offset_ns", &boot_offset, true)
-            .map_max_entries("ringbufs", ncpus.max(1))
-            .map_max_entries("scratch", ncpus.max(1))
+            .override_global("ring_chunks", &chunks, true)
+            .map_max_entries("ring_ctl", cpus)
+            .map_max_entries("ring_data", cpus * chunks)
+            .map_max_entries("scratch", cpus)
             .load(probe.bytes())
             .map_err(|e| Error::Load(chain(&e)))?;
-        // The buffers are in place before any program runs.
-        let (of_cpu, count) = ring_buffer_of_cpus(ncpus.max(1), &online, opts.cpus_per_buffer);
-        let (ringbufs, rings) = ring_buffers(&mut ebpf, ring_bytes, &of_cpu, count)?;
+        let rings = cpu_rings(&ebpf, cpus as usize, chunks as usize)?;
         let counters = PerCpuArray::try_from(
             ebpf.take_map("counters")
                 .ok_or_else(|| Error::Load("map counters missing".into()))?,
@@ -723,7 +644,7 @@ impl LiveSource {
             unavailable,
             links,
             boot_offset_ns: boot_offset,
-            _ringbufs: ringbufs,
+            ring_bytes,
             _ebpf: ebpf,
         })
     }
@@ -754,21 +675,25 @@ impl LiveSource {
         self.boot_offset_ns
     }
 
-    /// The number of ring buffers (see [`LiveOptions::cpus_per_buffer`]).
+    /// The number of rings: one per possible CPU.
     pub fn ring_buffers(&self) -> usize {
         self.rings.len()
     }
 
+    /// The bytes of each CPU's ring ([`ring_bytes_per_cpu`]).
+    pub fn ring_bytes(&self) -> u64 {
+        self.ring_bytes
+    }
+
     /// The next event (scap bytes: header, lengths, parameters), waiting
-    /// up to `timeout` for one; `None` when none came. With several ring
-    /// buffers, the oldest of their next events. Records too short for a
-    /// header or whose `len` field disagrees are skipped.
+    /// up to `timeout` for one; `None` when none came: the oldest of the
+    /// rings' next events.
     pub fn next_event(&mut self, timeout: Duration) -> Result<Option<&[u8]>> {
         let end = Instant::now() + timeout;
         loop {
             if let [ring] = self.rings.as_mut_slice() {
-                // One buffer: its records in place, in commit order.
-                if let Some(span) = next_well_formed(ring) {
+                // One ring: its events in place, in order.
+                if let Some(span) = ring.next_span() {
                     self.idle_sleep = IDLE_SLEEP_MIN;
                     return Ok(Some(self.rings[0].bytes(span)));
                 }
@@ -893,24 +818,21 @@ mod tests {
     }
 
     #[test]
-    fn ring_buffers_group_online_cpus() {
-        // 4 possible CPUs, 0-3 online.
-        assert_eq!(
-            ring_buffer_of_cpus(4, &[0, 1, 2, 3], 2),
-            (vec![0, 0, 1, 1], 2)
-        );
-        assert_eq!(
-            ring_buffer_of_cpus(4, &[0, 1, 2, 3], 1),
-            (vec![0, 1, 2, 3], 4)
-        );
-        assert_eq!(ring_buffer_of_cpus(4, &[0, 1, 2, 3], 0), (vec![0; 4], 1));
-        assert_eq!(ring_buffer_of_cpus(3, &[0, 1, 2], 2), (vec![0, 0, 1], 2));
-        // Offline CPUs share buffer 0; groups follow the online ones.
-        assert_eq!(
-            ring_buffer_of_cpus(6, &[0, 2, 3, 5], 2),
-            (vec![0, 0, 0, 1, 0, 1], 2)
-        );
-        assert_eq!(ring_buffer_of_cpus(2, &[], 2), (vec![0, 0], 1));
+    fn per_cpu_rings_share_out_falcos_buffer_memory() {
+        const MIB: u32 = 1 << 20;
+        // Falco's default: 8 MiB for each pair of CPUs.
+        assert_eq!(ring_bytes_per_cpu(8 * MIB, 2, 2), 4 << 20);
+        assert_eq!(ring_bytes_per_cpu(8 * MIB, 4, 2), 4 << 20);
+        // One buffer per CPU, or one for all.
+        assert_eq!(ring_bytes_per_cpu(8 * MIB, 4, 1), 8 << 20);
+        assert_eq!(ring_bytes_per_cpu(8 * MIB, 4, 0), 2 << 20);
+        // An odd group rounds its share down to a power of two.
+        assert_eq!(ring_bytes_per_cpu(8 * MIB, 3, 2), 4 << 20);
+        assert_eq!(ring_bytes_per_cpu(8 * MIB, 6, 0), 1 << 20);
+        // Never below one chunk, whatever the share.
+        assert_eq!(ring_bytes_per_cpu(MIB, 64, 0), 1 << 20);
+        assert_eq!(ring_bytes_per_cpu(16 << 10, 2, 0), 1 << 20);
+        assert_eq!(ring_bytes_per_cpu(8 * MIB, 0, 2), 8 << 20);
     }
 
     #[test]

@@ -163,7 +163,7 @@ fn live_drops_reach_the_drop_actions_and_the_stats() {
         "live capture:",
     );
     // Stopped, peregrine reads nothing while dd makes far more read
-    // events than its 1 MiB ring buffer holds.
+    // events than its rings hold (1 MiB a CPU).
     let pid = live.child.id();
     signal(pid, "STOP");
     let dd = Command::new("dd")

@@ -108,12 +108,12 @@ static __always_inline void load_args(struct task_struct *t, struct args *x) {
 
 /*
  * SYSCALL_EVENT(sc, type, nparams) { ... }: an exit program that writes one
- * event of code `type` with `nparams` parameters, built in the scratch
- * buffer; the body only writes the parameters, in order, through `e`.
+ * event of code `type` with `nparams` parameters, written in place in the
+ * ring; the body only writes the parameters, in order, through `e`.
  *
  * SYSCALL_FIXED(sc, type, nparams, payload) { ... }: the same for an event
- * whose parameters all have a fixed size, `payload` bytes in all, written
- * in place in the ring buffer (the build checks the sum).
+ * whose parameters all have a fixed size, `payload` bytes in all, at
+ * positions known at compile time (the build checks the sum).
  */
 #define SYSCALL_EVENT(sc, type, nparams) SYSCALL_EVENT_(sc, ev_init(&ev, type, nparams, t))
 #define SYSCALL_FIXED(sc, type, nparams, payload) SYSCALL_EVENT_(sc, ev_fixed(&ev, type, nparams, payload, t))
@@ -702,7 +702,7 @@ int sched_exec(void *ctx) {
 	if(t->flags & PF_KTHREAD)
 		return 0;
 	struct ev e;
-	if(ev_init(&e, PPME_SYSCALL_EXECVE_19_X, 31, t) != 0)
+	if(ev_init_scratch(&e, PPME_SYSCALL_EXECVE_19_X, 31, t) != 0)
 		return 0;
 	put_s64(&e, 0);
 	put_task_exe_args(&e, t);
@@ -785,7 +785,7 @@ static __always_inline void put_argv(struct ev *e, const char *const *argv, int 
 static __always_inline void execve_fail(struct task_struct *t, __s64 ret, const __u64 *a, __u16 type,
                                         int argv_i, int fname_i, int nparams) {
 	struct ev e;
-	if(ret == 0 || ev_init(&e, type, nparams, t) != 0)
+	if(ret == 0 || ev_init_scratch(&e, type, nparams, t) != 0)
 		return;
 	put_s64(&e, ret);
 	put_argv(&e, (const char *const *)a[argv_i], 1);
@@ -819,7 +819,7 @@ static __always_inline __u64 pidns_init_start_ts(struct task_struct *t) {
  * are a copy of the caller's, so both sides see the same flags. */
 static __always_inline void clone_exit(struct task_struct *t, __s64 ret, __u16 type, __u64 raw_flags) {
 	struct ev e;
-	if(ev_init(&e, type, 21, t) != 0)
+	if(ev_init_scratch(&e, type, 21, t) != 0)
 		return;
 	put_s64(&e, ret);
 	if(ret >= 0)

@@ -6,26 +6,41 @@
  *   u64 ts (ns since epoch), u64 tid, u32 len, u16 type, u32 nparams
  * then nparams u16 lengths, then the parameter bytes.
  *
- * An event is written one of two ways:
+ * Transport: one ring per CPU, in two BPF_F_MMAPABLE array maps that the
+ * consumer maps into its memory. A CPU's programs never run concurrently
+ * (the kernel runs one tracing program at a time per CPU), so each ring
+ * has exactly one producer and one consumer and needs no lock: the
+ * producer writes an event, then publishes the new `head`; the consumer
+ * reads up to `head` and publishes `tail` (see src/cpu_ring.rs). Positions
+ * are byte counts that only grow. A CPU's ring is `ring_chunks` chunks of
+ * RING_CHUNK bytes (array entries cpu * ring_chunks + i); each entry has
+ * RING_SLACK more bytes after its chunk, so an event that starts in a chunk
+ * is contiguous even when it runs past the chunk's end. An event is started
+ * only when the ring has room for the largest one (or for its exact size),
+ * so the producer never overwrites what the consumer has not read.
+ *
+ * An event is written one of three ways:
  *  - fixed-size events (every parameter has a fixed size: fds, numbers,
- *    empty data) are written in place in a ring buffer reservation of their
- *    exact size (ev_fixed()): no copy, no scratch buffer;
- *  - the others are built in a per-CPU scratch buffer (an ARRAY map indexed
- *    by the CPU number: per-CPU maps are limited to 32 KiB values) and
- *    copied to the ring buffer with bpf_ringbuf_output() once their size is
- *    known (ev_init()).
- * The same put_*() functions write both: in a fixed-size event every
+ *    empty data) are written in place in the ring at positions known at
+ *    compile time (ev_fixed());
+ *  - most others are also written in place, their size found as they go
+ *    (ev_init());
+ *  - the few whose parameters are assembled by bpf_loop() callbacks
+ *    (execve, clone: argv, cgroups), which find their buffer through a map
+ *    lookup, are built in a per-CPU scratch buffer (an ARRAY map indexed
+ *    by the CPU number) and copied into the ring once complete
+ *    (ev_init_scratch()).
+ * The same put_*() functions write all three: in a fixed-size event every
  * position is a compile-time constant, and ev_submit() fails the build when
  * the bytes written differ from the size reserved.
  *
- * In the scratch buffer every write goes to `buf + (pos & SCRATCH_MASK)`
- * with a size of at most SCRATCH_HALF, and the buffer is 2 * SCRATCH_HALF
+ * Every write goes to `buf + (pos & SCRATCH_MASK)` with a size of at most
+ * SCRATCH_HALF, and the space after `buf` is at least 2 * SCRATCH_HALF
  * long: the verifier can prove every access in bounds whatever `pos` is.
  * Callers keep `pos` below SCRATCH_HALF (see ev_room()), so masking never
  * changes a position.
  *
- * The events are never announced to the consumer (BPF_RB_NO_WAKEUP): a
- * wakeup costs the producer an irq_work, and the consumer polls instead.
+ * Nothing wakes the consumer: it polls.
  */
 #pragma once
 
@@ -132,21 +147,42 @@ struct counters {
 	__u64 scratch_fail; /* scratch buffer unavailable or overflow: event lost */
 };
 
-/* The ring buffers: one per group of CPUs (`cpus_for_each_buffer`), found
- * through this array indexed by CPU number; the loader creates the buffers
- * and fills every slot. The inner definition is only a template: ring
- * buffers of any size fit in the slots. */
-struct ringbuf_map {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4096);
+/* Ring geometry; keep in sync with src/cpu_ring.rs. */
+#define RING_CHUNK_SHIFT 20
+#define RING_CHUNK (1 << RING_CHUNK_SHIFT)
+#define RING_SLACK (2 * SCRATCH_HALF)
+
+/* A ring's positions, one per CPU: each on its own cache line, since the
+ * producer writes `head` and the consumer `tail`. */
+struct ring_ctl {
+	__u64 head;
+	__u64 _head_line[7];
+	__u64 tail;
+	__u64 _tail_line[7];
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1); /* set to the number of possible CPUs by the loader */
 	__type(key, __u32);
-	__array(values, struct ringbuf_map);
-} ringbufs SEC(".maps");
+	__type(value, struct ring_ctl);
+} ring_ctl SEC(".maps");
+
+struct ring_chunk {
+	__u8 b[RING_CHUNK + RING_SLACK];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1); /* set to CPUs * ring_chunks by the loader */
+	__type(key, __u32);
+	__type(value, struct ring_chunk);
+} ring_data SEC(".maps");
+
+/* Chunks in each CPU's ring, a power of two; set by the loader. */
+const volatile __u32 ring_chunks = 1;
 
 struct scratch {
 	__u8 buf[SCRATCH_HALF * 2];
@@ -182,18 +218,14 @@ static __always_inline struct counters *ctrs(void) {
 	} while(0)
 
 struct ev {
-	__u8 *buf;    /* the scratch buffer, or the ring buffer reservation */
-	void *ring;   /* the ring buffer of this CPU */
+	__u8 *buf;             /* where the event is built: its ring slot, or the scratch buffer */
+	struct ring_ctl *ctl;  /* this CPU's ring */
+	__u64 head;            /* the ring position the event starts at */
 	__u32 pos;    /* next payload byte */
 	__u32 lenpos; /* next parameter-length slot */
 	__u32 size;   /* fixed-size events: the bytes reserved; 0 otherwise */
+	__u8 scratch; /* built in the scratch buffer, copied at submit */
 };
-
-/* The ring buffer of the current CPU (NULL: none, the event is lost). */
-static __always_inline void *cpu_ring(void) {
-	__u32 cpu = bpf_get_smp_processor_id();
-	return bpf_map_lookup_elem(&ringbufs, &cpu);
-}
 
 /* Header of an event of task `t` (its tid: the pid in the initial pid
  * namespace, loaded from the task rather than asked of a helper). `len` is
@@ -208,18 +240,56 @@ static __always_inline void ev_header(struct ev *e, __u16 type, __u32 nparams, s
 	e->pos = HDR_LEN + 2 * nparams;
 }
 
-/* Starts an event of any size in the scratch buffer; 0 on success. */
+/* Finds this CPU's ring and, if it has room for `room` bytes, the place
+ * of the next event in it (e->buf); 0 on success, the loss counted
+ * otherwise. */
+static __always_inline int ring_slot(struct ev *e, __u32 room) {
+	/* Keys are locals: the address of `e` must not escape, or the
+	 * compiler could no longer prove the sizes of fixed events. */
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct ring_ctl *ctl = bpf_map_lookup_elem(&ring_ctl, &cpu);
+	if(!ctl) {
+		COUNT(ring_full);
+		return -1;
+	}
+	__u64 head = ctl->head;
+	__u64 tail = *(volatile __u64 *)&ctl->tail;
+	__u32 chunks = ring_chunks;
+	if(head - tail + room > (__u64)chunks << RING_CHUNK_SHIFT) {
+		COUNT(ring_full);
+		return -1;
+	}
+	__u32 entry = cpu * chunks + ((__u32)(head >> RING_CHUNK_SHIFT) & (chunks - 1));
+	struct ring_chunk *c = bpf_map_lookup_elem(&ring_data, &entry);
+	if(!c) {
+		COUNT(ring_full);
+		return -1;
+	}
+	e->ctl = ctl;
+	e->head = head;
+	e->buf = c->b + (head & (RING_CHUNK - 1));
+	return 0;
+}
+
+/* Starts an event of any size in place in the ring; 0 on success. */
 static __always_inline int ev_init(struct ev *e, __u16 type, __u32 nparams, struct task_struct *t) {
+	e->size = 0;
+	e->scratch = 0;
+	if(ring_slot(e, SCRATCH_HALF))
+		return -1;
+	ev_header(e, type, nparams, t);
+	return 0;
+}
+
+/* Starts an event of any size in the scratch buffer, for events whose
+ * parameters bpf_loop() callbacks write there; 0 on success. */
+static __always_inline int ev_init_scratch(struct ev *e, __u16 type, __u32 nparams, struct task_struct *t) {
 	__u32 cpu = bpf_get_smp_processor_id();
 	e->size = 0;
+	e->scratch = 1;
 	e->buf = bpf_map_lookup_elem(&scratch, &cpu);
 	if(!e->buf) {
 		COUNT(scratch_fail);
-		return -1;
-	}
-	e->ring = cpu_ring();
-	if(!e->ring) {
-		COUNT(ring_full);
 		return -1;
 	}
 	ev_header(e, type, nparams, t);
@@ -227,20 +297,13 @@ static __always_inline int ev_init(struct ev *e, __u16 type, __u32 nparams, stru
 }
 
 /* Starts an event whose parameters are all of fixed size, `payload` bytes
- * in all, in place in the ring buffer; 0 on success. The event must then
- * be submitted with ev_submit(). */
+ * in all, in place in the ring; 0 on success. The event must then be
+ * submitted with ev_submit(). */
 static __always_inline int ev_fixed(struct ev *e, __u16 type, __u32 nparams, __u32 payload, struct task_struct *t) {
-	e->ring = cpu_ring();
-	if(!e->ring) {
-		COUNT(ring_full);
-		return -1;
-	}
 	e->size = HDR_LEN + 2 * nparams + payload;
-	e->buf = bpf_ringbuf_reserve(e->ring, e->size, 0);
-	if(!e->buf) {
-		COUNT(ring_full);
+	e->scratch = 0;
+	if(ring_slot(e, e->size))
 		return -1;
-	}
 	ev_header(e, type, nparams, t);
 	*(__u32 *)(e->buf + 16) = e->size;
 	return 0;
@@ -346,39 +409,48 @@ static __always_inline void put_user_bytes(struct ev *e, const void *p, __u64 le
 	put_len(e, n);
 }
 
-#ifndef EXP_NO_OUTPUT
-#define EXP_NO_OUTPUT 0
-#endif
-
 /* Called when a fixed-size event writes a different number of bytes than
  * ev_fixed() reserved: the call survives optimisation only then, and the
  * build fails. */
 extern void fixed_event_size_mismatch(void)
 	__attribute__((error("a fixed-size event wrote a different size than it reserved (see ev_fixed)")));
 
+/* Makes the `len` bytes at the event's ring position visible to the
+ * consumer: the bytes are stored before `head` (x86 keeps stores in
+ * order; the barrier keeps the compiler from moving them). */
+static __always_inline void ring_publish(struct ev *e, __u32 len) {
+	asm volatile("" ::: "memory");
+	*(volatile __u64 *)&e->ctl->head = e->head + len;
+	COUNT(events);
+}
+
+/* Copies an event built in the scratch buffer into the ring. */
+static __always_inline void submit_scratch(struct ev *e, __u32 len) {
+	__u8 *src = e->buf;
+	if(ring_slot(e, len))
+		return;
+	if(bpf_probe_read_kernel(e->buf, len & (SCRATCH_HALF * 2 - 1), src)) {
+		COUNT(scratch_fail);
+		return;
+	}
+	ring_publish(e, len);
+}
+
 static __always_inline void ev_submit(struct ev *e) {
 	if(e->size) {
 		if(e->pos != e->size)
 			fixed_event_size_mismatch();
-		if(EXP_NO_OUTPUT) {
-			bpf_ringbuf_discard(e->buf, BPF_RB_NO_WAKEUP);
-			return;
-		}
-		bpf_ringbuf_submit(e->buf, BPF_RB_NO_WAKEUP);
-		COUNT(events);
+		ring_publish(e, e->size);
 		return;
 	}
-	if(EXP_NO_OUTPUT)
-		return;
 	__u32 len = e->pos;
 	if(len > SCRATCH_HALF) {
 		COUNT(scratch_fail);
 		return;
 	}
 	*(__u32 *)(e->buf + 16) = len;
-	if(bpf_ringbuf_output(e->ring, e->buf, len, BPF_RB_NO_WAKEUP)) {
-		COUNT(ring_full);
-		return;
-	}
-	COUNT(events);
+	if(e->scratch)
+		submit_scratch(e, len);
+	else
+		ring_publish(e, len);
 }

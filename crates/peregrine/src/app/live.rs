@@ -61,10 +61,12 @@ const IDLE_WAIT: Duration = Duration::from_millis(100);
 #[derive(Clone, Debug)]
 pub struct ProbeSettings {
     /// Ring buffer size from `buf_size_preset` (1 = 1 MiB ... 10 = 512 MiB;
-    /// 4, 8 MiB, is the default), for each buffer.
+    /// 4, 8 MiB, is the default), for each of Falco's buffers; the probe
+    /// shares that memory out among per-CPU rings
+    /// (`peregrine_bpf::ring_bytes_per_cpu`).
     pub ring_bytes: u32,
-    /// `cpus_for_each_buffer`: CPUs sharing one ring buffer (0: one
-    /// buffer for all CPUs; default 2).
+    /// `cpus_for_each_buffer`: CPUs sharing one of Falco's ring buffers
+    /// (0: one buffer for all CPUs; default 2).
     pub cpus_per_buffer: u32,
     /// `drop_failed_exit`: events of failed syscalls are not processed.
     pub drop_failed_exit: bool,
@@ -307,10 +309,10 @@ pub fn open(
     super::logging::log(
         super::logging::Level::Info,
         &format!(
-            "live capture: {} syscalls attached, {} ring buffer(s) of {} MiB",
+            "live capture: {} syscalls attached, {} per-CPU rings of {} MiB",
             source.attached().len(),
             source.ring_buffers(),
-            probe.ring_bytes >> 20
+            source.ring_bytes() >> 20
         ),
     );
     // The drop monitor reads the probe's counters through this handle.
