@@ -4,7 +4,7 @@
  *
  * For each supported syscall X, tracepoint/syscalls/sys_exit_X builds the
  * full exit event of the current schema (arguments from the task's saved
- * registers) and writes it to the ring buffer of its CPU.
+ * registers) and writes it to the ring of its CPU (see scap.h).
  * Plus sched/sched_process_exec (successful execve/execveat) and
  * sched/sched_process_exit (procexit). The loader attaches only the
  * programs of the selected syscalls: a syscall without a program costs only
@@ -17,9 +17,11 @@
  * tid is loaded from the task, the saved registers are found from the
  * task's stack base, kernel objects reached through pointers the verifier
  * cannot type (an fd table slot, say) are read with direct loads through
- * bpf_rdonly_cast() (CAST()) rather than bpf_probe_read_kernel(),
- * fixed-size events are written in place in the ring buffer, and nothing
- * asks the ring buffer whether to wake the consumer.
+ * bpf_rdonly_cast() (CAST()) rather than bpf_probe_read_kernel(), and
+ * events are written in place in a lock-free per-CPU ring that the
+ * consumer polls: no helper reserves, submits or wakes. What remains per
+ * event is the task (bpf_get_current_task_btf), the clock
+ * (bpf_ktime_get_boot_ns) and the user strings the event carries.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -141,8 +141,8 @@
 /* Drop/diagnostic counters, one slot each in the per-CPU `counters` map.
  * Keep in sync with `DropCounters` in src/lib.rs. */
 struct counters {
-	__u64 events;       /* events written to a ring buffer */
-	__u64 ring_full;    /* no room in the ring buffer (or no ring buffer): event lost */
+	__u64 events;       /* events written to a ring */
+	__u64 ring_full;    /* no room in the ring (or no ring): event lost */
 	__u64 read_fail;    /* a parameter could not be read (sent empty) */
 	__u64 scratch_fail; /* scratch buffer unavailable or overflow: event lost */
 };
