@@ -591,6 +591,87 @@ fn per_cpu_ring_buffers_keep_a_thread_in_order() {
     assert_eq!(src.drops().lost(), 0);
 }
 
+/// Both CPUs produce while the consumer reads: every ring wraps several
+/// times, and each producer's events must come out whole, in order, with
+/// every one either delivered or counted as lost.
+#[test]
+fn rings_wrap_while_read_concurrently_and_lose_nothing_silently() {
+    const PER_THREAD: i64 = 60_000; // 60,000 x 46 bytes: the 1 MiB rings wrap
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut src = LiveSource::open(&LiveOptions {
+        syscalls: &["close"],
+        ring_bytes: 1 << 20,
+        cpus_per_buffer: 0,
+    })
+    .expect("the live probe could not start");
+    let cpus = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(2);
+    let before = src.drops();
+    // Thread k closes the bad fds -(k * 1e6 + 1) down to -(k * 1e6 + N),
+    // pinned to CPU k: the fd parameter numbers its events.
+    let workers: Vec<_> = (0..cpus)
+        .map(|k| {
+            std::thread::spawn(move || {
+                pin_to(k);
+                let base = (k as i64 + 1) * 1_000_000;
+                for i in 1..=PER_THREAD {
+                    // SAFETY: closing an invalid descriptor only fails with EBADF.
+                    unsafe { libc::close(-((base + i) as i32)) };
+                }
+                (gettid(), base)
+            })
+        })
+        .collect();
+    let mut last: std::collections::HashMap<u64, i64> = Default::default();
+    let mut delivered = 0u64;
+    let mut read_one =
+        |src: &mut LiveSource, last: &mut std::collections::HashMap<u64, i64>| -> bool {
+            let Some(b) = src
+                .next_event(Duration::from_millis(20))
+                .expect("ring poll")
+            else {
+                return false;
+            };
+            let v = EventView::parse(b).expect("probe events parse");
+            assert_eq!(v.len() as usize, b.len());
+            if v.code() == code::SYSCALL_CLOSE_X {
+                let fd = -int_param(&v, "fd");
+                if fd > 1_000_000 {
+                    let prev = last.insert(v.tid(), fd).unwrap_or(0);
+                    assert!(fd > prev, "thread {}: fd {fd} after {prev}", v.tid());
+                    delivered += 1;
+                }
+            }
+            true
+        };
+    while workers.iter().any(|w| !w.is_finished()) {
+        read_one(&mut src, &mut last);
+    }
+    let ids: Vec<(u64, i64)> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    while read_one(&mut src, &mut last) {}
+    for (tid, base) in &ids {
+        let end = last.get(tid).copied().unwrap_or(0);
+        assert!(
+            end > *base && end <= base + PER_THREAD,
+            "thread {tid} ended at {end}"
+        );
+    }
+    // Other processes' events may be lost too, so this is a bound.
+    let lost = src.drops().ring_full - before.ring_full;
+    let made = PER_THREAD as u64 * ids.len() as u64;
+    assert!(
+        delivered <= made && delivered + lost >= made,
+        "delivered {delivered} of {made}, lost {lost}"
+    );
+    // More than one ring's worth (1 MiB / 46 bytes) was read: a ring wrapped.
+    assert!(
+        delivered > (1 << 20) / 46,
+        "delivered {delivered} of {made}, lost {lost}"
+    );
+    eprintln!("delivered {delivered} of {made}, lost {lost}");
+}
+
 #[test]
 fn a_full_ring_buffer_counts_its_drops() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
