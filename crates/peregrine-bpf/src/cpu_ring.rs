@@ -351,6 +351,25 @@ mod tests {
         Some(r.bytes(span).to_vec())
     }
 
+    /// The value of `#define NAME value` in the probe's scap.h.
+    fn probe_define(name: &str) -> String {
+        include_str!("bpf/scap.h")
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("#define {name} ")))
+            .unwrap_or_else(|| panic!("{name} not defined in scap.h"))
+            .trim()
+            .to_string()
+    }
+
+    #[test]
+    fn the_geometry_matches_the_probe() {
+        assert_eq!(probe_define("RING_CHUNK_SHIFT"), CHUNK_SHIFT.to_string());
+        assert_eq!(probe_define("SCRATCH_HALF"), "(64 * 1024)");
+        assert_eq!(MAX_EVENT, 64 * 1024);
+        assert_eq!(probe_define("RING_SLACK"), "(2 * SCRATCH_HALF)");
+        assert_eq!(SLACK, 2 * MAX_EVENT);
+    }
+
     #[test]
     fn events_come_out_in_order() {
         let ring = FakeRing::new(0);
