@@ -53,7 +53,7 @@ use aya::maps::{MapData, PerCpuArray};
 use aya::programs::TracePoint;
 use aya::programs::trace_point::TracePointLink;
 use aya::{Btf, Ebpf, EbpfLoader};
-use cpu_ring::{CpuRing, RingMaps};
+use cpu_ring::{CpuRing, RingMaps, Span};
 use peregrine_event::code;
 
 /// The compiled probe object.
@@ -359,19 +359,16 @@ impl ProbeCounters {
     }
 }
 
-/// The next event of one ring buffer, copied out (multi-buffer merge).
-#[derive(Default)]
-struct Head {
-    bytes: Vec<u8>,
-    full: bool,
-}
-
 /// A running live capture. Dropping it detaches every program.
 pub struct LiveSource {
     rings: Vec<CpuRing>,
-    heads: Vec<Head>,
+    /// Each ring's next event, read but not handed out yet (the merge
+    /// compares their timestamps); it stays valid in place until that
+    /// ring is read again.
+    pending: Vec<Option<Span>>,
+    /// The ring and place of the event last handed out.
+    current: Option<(usize, Span)>,
     counters: ProbeCounters,
-    buf: Vec<u8>,
     idle_sleep: Duration,
     attached: Vec<String>,
     unavailable: Vec<String>,
@@ -396,16 +393,6 @@ impl std::fmt::Debug for LiveSource {
             .field("ring_buffers", &self.rings.len())
             .finish_non_exhaustive()
     }
-}
-
-/// Copies the next event of `ring` to `out`; false when the ring is empty.
-fn pull(ring: &mut CpuRing, out: &mut Vec<u8>) -> bool {
-    let Some(span) = ring.next_span() else {
-        return false;
-    };
-    out.clear();
-    out.extend_from_slice(ring.bytes(span));
-    true
 }
 
 /// Maps the rings of `cpus` CPUs (`chunks` chunks each) that the probe's
@@ -635,10 +622,10 @@ impl LiveSource {
             attached.push("sched/sched_process_exec".to_string());
         }
         Ok(LiveSource {
-            heads: rings.iter().map(|_| Head::default()).collect(),
+            pending: vec![None; rings.len()],
+            current: None,
             rings,
             counters: ProbeCounters(Arc::new(counters)),
-            buf: Vec::with_capacity(64 * 1024),
             idle_sleep: IDLE_SLEEP_MIN,
             attached,
             unavailable,
@@ -690,19 +677,16 @@ impl LiveSource {
     /// rings' next events.
     pub fn next_event(&mut self, timeout: Duration) -> Result<Option<&[u8]>> {
         let end = Instant::now() + timeout;
+        // Reading its ring again frees the event handed out last.
+        self.current = None;
         loop {
-            if let [ring] = self.rings.as_mut_slice() {
-                // One ring: its events in place, in order.
-                if let Some(span) = ring.next_span() {
-                    self.idle_sleep = IDLE_SLEEP_MIN;
-                    return Ok(Some(self.rings[0].bytes(span)));
-                }
-            } else if self.pull_oldest() {
+            if let Some((ring, span)) = self.pull_oldest() {
                 self.idle_sleep = IDLE_SLEEP_MIN;
-                return Ok(Some(&self.buf));
+                self.current = Some((ring, span));
+                return Ok(Some(self.rings[ring].bytes(span)));
             }
             // The probe never wakes the consumer: sleep, longer while the
-            // buffers stay empty.
+            // rings stay empty.
             let now = Instant::now();
             if now >= end {
                 return Ok(None);
@@ -712,40 +696,42 @@ impl LiveSource {
         }
     }
 
-    /// Moves the oldest of the buffers' next events to `self.buf`.
-    fn pull_oldest(&mut self) -> bool {
-        // Two passes: a buffer found empty in the first is looked at again
-        // once another gave an event, so that an event committed before
+    /// The oldest of the rings' next events: its ring and place.
+    fn pull_oldest(&mut self) -> Option<(usize, Span)> {
+        // Two passes: a ring found empty in the first is looked at again
+        // once another gave an event, so that an event published before
         // that one (the same thread's previous syscall, say) is not
         // overtaken by it.
         let mut any = false;
         for _ in 0..2 {
-            for (ring, head) in self.rings.iter_mut().zip(&mut self.heads) {
-                if !head.full {
-                    head.full = pull(ring, &mut head.bytes);
+            for (ring, pending) in self.rings.iter_mut().zip(&mut self.pending) {
+                if pending.is_none() {
+                    *pending = ring.next_span();
                 }
-                any |= head.full;
+                any |= pending.is_some();
             }
             if !any {
-                return false;
+                return None;
             }
         }
-        let ts = |h: &Head| u64::from_le_bytes(h.bytes[..8].try_into().expect("header checked"));
-        let Some(i) = (0..self.heads.len())
-            .filter(|i| self.heads[*i].full)
-            .min_by_key(|i| ts(&self.heads[*i]))
-        else {
-            return false;
+        let ts = |i: usize, span: Span| {
+            let header = &self.rings[i].bytes(span)[..8];
+            u64::from_le_bytes(header.try_into().expect("events are longer than a header"))
         };
-        std::mem::swap(&mut self.buf, &mut self.heads[i].bytes);
-        self.heads[i].full = false;
-        true
+        let oldest = (0..self.rings.len())
+            .filter_map(|i| self.pending[i].map(|span| (i, span)))
+            .min_by_key(|&(i, span)| ts(i, span))?;
+        self.pending[oldest.0] = None;
+        Some(oldest)
     }
 
-    /// The bytes of the event the last successful [`LiveSource::next_event`]
-    /// returned (empty before the first).
+    /// The bytes of the event the last call to [`LiveSource::next_event`]
+    /// returned (empty if it returned none).
     pub fn last_event(&self) -> &[u8] {
-        &self.buf
+        match self.current {
+            Some((ring, span)) => self.rings[ring].bytes(span),
+            None => &[],
+        }
     }
 
     /// The probe's counters, summed over CPUs (zero if unreadable).

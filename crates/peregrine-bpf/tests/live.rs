@@ -672,6 +672,47 @@ fn rings_wrap_while_read_concurrently_and_lose_nothing_silently() {
     eprintln!("delivered {delivered} of {made}, lost {lost}");
 }
 
+/// `last_event` gives back the event `next_event` returned, until the
+/// next call; after a call that found nothing it is empty.
+#[test]
+fn last_event_is_the_event_next_event_returned() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut src = open(&["close"]);
+    assert!(src.last_event().is_empty(), "nothing read yet");
+    for cpu in 0..std::thread::available_parallelism().map_or(1, |n| n.get()) {
+        std::thread::spawn(move || {
+            pin_to(cpu);
+            // SAFETY: closing an invalid descriptor only fails with EBADF.
+            unsafe { libc::close(-4242) };
+        })
+        .join()
+        .unwrap();
+    }
+    let (mut seen, mut found_none) = (0, false);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Other processes close files too: read until the rings run dry, or
+    // for 10 s on a busy machine.
+    while Instant::now() < deadline {
+        let Some(b) = src
+            .next_event(Duration::from_millis(200))
+            .expect("ring poll")
+        else {
+            found_none = true;
+            break;
+        };
+        let returned = b.to_vec();
+        assert_eq!(src.last_event(), &returned[..]);
+        let v = EventView::parse(&returned).unwrap();
+        if v.code() == code::SYSCALL_CLOSE_X && int_param(&v, "fd") == -4242 {
+            seen += 1;
+        }
+    }
+    assert!(seen >= 1, "the closes of -4242 were read");
+    if found_none {
+        assert!(src.last_event().is_empty(), "the last call found nothing");
+    }
+}
+
 #[test]
 fn a_full_ring_buffer_counts_its_drops() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
