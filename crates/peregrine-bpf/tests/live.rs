@@ -13,14 +13,28 @@ use peregrine_event::{EventView, code};
 /// One live source at a time (the tests share the machine's tracepoints).
 static LOCK: Mutex<()> = Mutex::new(());
 
+fn start(options: &LiveOptions<'_>) -> LiveSource {
+    LiveSource::open(options).unwrap_or_else(|e| {
+        panic!("the live probe could not start (these tests need root and BPF): {e}")
+    })
+}
+
 fn open(syscalls: &[&str]) -> LiveSource {
-    LiveSource::open(&LiveOptions {
+    start(&LiveOptions {
         syscalls,
         ..LiveOptions::default()
     })
-    .unwrap_or_else(|e| {
-        panic!("the live probe could not start (these tests need root and BPF): {e}")
-    })
+}
+
+/// A source whose rings are the smallest there are: 1 MiB a CPU.
+fn open_smallest_rings(syscalls: &[&str]) -> LiveSource {
+    let src = start(&LiveOptions {
+        syscalls,
+        ring_bytes: 1 << 20,
+        cpus_per_buffer: 0,
+    });
+    assert_eq!(src.ring_bytes(), 1 << 20);
+    src
 }
 
 /// Collects events for `dur` after `act` ran, keeping those `keep` wants.
@@ -550,12 +564,11 @@ fn pin_to(cpu: usize) {
 fn per_cpu_ring_buffers_keep_a_thread_in_order() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut src = LiveSource::open(&LiveOptions {
+    let mut src = start(&LiveOptions {
         syscalls: &["openat"],
         cpus_per_buffer: 1,
         ..LiveOptions::default()
-    })
-    .expect("the live probe could not start");
+    });
     assert_eq!(src.ring_buffers(), cpus, "one buffer per online CPU");
     // A thread that hops between CPUs: its events land in different
     // buffers and must still come out in order.
@@ -598,12 +611,7 @@ fn per_cpu_ring_buffers_keep_a_thread_in_order() {
 fn rings_wrap_while_read_concurrently_and_lose_nothing_silently() {
     const PER_THREAD: i64 = 60_000; // 60,000 x 46 bytes: the 1 MiB rings wrap
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let mut src = LiveSource::open(&LiveOptions {
-        syscalls: &["close"],
-        ring_bytes: 1 << 20,
-        cpus_per_buffer: 0,
-    })
-    .expect("the live probe could not start");
+    let mut src = open_smallest_rings(&["close"]);
     let cpus = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(2);
@@ -719,13 +727,7 @@ fn a_full_ring_buffer_counts_its_drops() {
     // The smallest ring (1 MiB per CPU), which nobody reads while this
     // thread, on one CPU, makes 60,000 events of 46 bytes (close of a bad
     // fd, 2.8 MB): more than half cannot fit.
-    let mut src = LiveSource::open(&LiveOptions {
-        syscalls: &["close"],
-        ring_bytes: 16 << 10,
-        cpus_per_buffer: 0,
-    })
-    .expect("the live probe could not start");
-    assert_eq!(src.ring_bytes(), 1 << 20);
+    let mut src = open_smallest_rings(&["close"]);
     pin_to(0);
     for _ in 0..60_000 {
         // SAFETY: closing an invalid descriptor only fails with EBADF.
